@@ -1,0 +1,47 @@
+"""The click group, the shared console, and helpers every command module uses."""
+
+import asyncio
+import sys
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+
+from chatgate import __version__
+from chatgate.dsn import mask_text
+from chatgate.options import Settings, build_settings
+
+T = TypeVar("T")
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="chatgate")
+def app() -> None:
+    """chatgate: conformance and latency gate for chat schemas in PostgreSQL."""
+
+
+def console_error(message: str) -> None:
+    """Print one masked error line to stderr."""
+    err_console.print(f"[bold red]chatgate: error:[/] {mask_text(message)}", soft_wrap=True)
+
+
+def settings(**values: Any) -> Settings:
+    """Settings from a command's keyword arguments plus config files."""
+    return build_settings(values)
+
+
+def run_async(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to completion from a synchronous click command."""
+    return asyncio.run(coro)
+
+
+def echo(message: str = "") -> None:
+    """Print a masked line to stdout."""
+    console.print(mask_text(message), soft_wrap=True)
+
+
+def stderr_is_tty() -> bool:
+    return sys.stderr.isatty()

@@ -1,0 +1,1 @@
+"""Conformance: introspection, discovery and the check catalogue (structural and behavioural)."""

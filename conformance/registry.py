@@ -1,0 +1,83 @@
+"""The check registry: a new check is one decorated function in its area's module.
+
+    @check("structure.tables", "must", "conversations and messages exist")
+    async def tables(ctx: CheckContext) -> Outcome: ...
+
+`checks.md` (the catalogue) is generated from this registry: see `conformance.catalogue_doc`.
+"""
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from reports.result import Severity, Status
+
+if TYPE_CHECKING:
+    from conformance.context import CheckContext
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a check function returns; the engine adds id, severity and timing."""
+
+    status: Status
+    summary: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def passed(summary: str, **details: Any) -> Outcome:
+    return Outcome("pass", summary, details)
+
+
+def failed(summary: str, **details: Any) -> Outcome:
+    return Outcome("fail", summary, details)
+
+
+def skipped(reason: str, **details: Any) -> Outcome:
+    return Outcome("skip", reason, details)
+
+
+def errored(reason: str, **details: Any) -> Outcome:
+    return Outcome("error", reason, details)
+
+
+CheckFn = Callable[["CheckContext"], Awaitable[Outcome]]
+
+
+@dataclass(frozen=True)
+class Check:
+    """A registered check: spec id, severity, the spec's 'passes when' text, and its function."""
+
+    id: str
+    severity: Severity
+    doc: str
+    fn: CheckFn
+    writes: bool = False
+    order: int = 0
+
+    @property
+    def area(self) -> str:
+        return self.id.split(".", 1)[0]
+
+
+REGISTRY: dict[str, Check] = {}
+
+
+def check(
+    check_id: str, severity: Severity, doc: str, *, writes: bool = False
+) -> Callable[[CheckFn], CheckFn]:
+    """Register `fn` as the implementation of `check_id`."""
+
+    def register(fn: CheckFn) -> CheckFn:
+        if check_id in REGISTRY:
+            raise ValueError(f"check {check_id} registered twice")
+        REGISTRY[check_id] = Check(check_id, severity, doc, fn, writes, len(REGISTRY))
+        return fn
+
+    return register
+
+
+def selected(only: tuple[str, ...] = (), *, read_only: bool = False) -> list[Check]:
+    """Registered checks in catalogue order, filtered by id prefixes."""
+    out = [c for c in REGISTRY.values() if not only or any(c.id.startswith(p) for p in only)]
+    return sorted(out, key=lambda c: c.order)

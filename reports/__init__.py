@@ -1,0 +1,1 @@
+"""Reports: the result model and its renderings (JSON, HTML, Markdown, JUnit, comparison)."""
