@@ -23,6 +23,8 @@ class Target:
     kind: str  # "embedded" | "dsn" | "docker"
     dsn: Dsn
     _cleanup: list[Any] = field(default_factory=list, repr=False)
+    server_version: str = ""
+    tls: bool = False
 
     @property
     def masked(self) -> str:
@@ -40,6 +42,16 @@ class Target:
         except Exception as exc:
             raise connect_error(exc, self.dsn) from None
 
+    async def probe(self) -> None:
+        """Connect once: fail fast with a one-line error, learn version and TLS."""
+        conn = await self.connect()
+        try:
+            self.server_version = str(await conn.fetchval("SHOW server_version"))
+            ssl = conn._transport.get_extra_info("ssl_object") if conn._transport else None
+            self.tls = ssl is not None
+        finally:
+            await conn.close()
+
     def close(self) -> None:
         """Release what opening the target started (embedded holder, container)."""
         while self._cleanup:
@@ -53,9 +65,24 @@ class Target:
 
 
 def open_target(
-    dsn: str | None = None, *, target: str | None = None, pooled: bool | None = None
+    dsn: str | None = None,
+    *,
+    target: str | None = None,
+    pooled: bool | None = None,
+    probe: bool = True,
 ) -> Target:
-    """Resolve --dsn / CHATGATE_DSN / --target into a started `Target`."""
+    """Resolve --dsn / CHATGATE_DSN / --target into a started, reachable `Target`."""
+    opened = _resolve(dsn, target=target, pooled=pooled)
+    if probe:
+        try:
+            asyncio.run(opened.probe())
+        except BaseException:
+            opened.close()
+            raise
+    return opened
+
+
+def _resolve(dsn: str | None, *, target: str | None, pooled: bool | None) -> Target:
     dsn = dsn or os.environ.get("CHATGATE_DSN") or None
     kind = (target or "").split(":", 1)[0]
     if kind == "docker":

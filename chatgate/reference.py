@@ -1,0 +1,34 @@
+"""Applying the reference schema to a target (`chatgate init`, and the embedded default)."""
+
+import asyncio
+
+from chatgate.errors import SetupError
+from chatgate.target import Target
+
+
+def ensure_reference_schema(target: Target, *, schema: str | None = None, rls: bool = False) -> None:
+    """Migrate the target to the reference schema's head revision (idempotent)."""
+    from reference_schema.migrations import apply_schema
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        pass
+    else:
+        raise RuntimeError("ensure_reference_schema is synchronous; call it outside a loop")
+    try:
+        apply_schema(
+            target.dsn.asyncpg_url(),
+            schema=schema or "public",
+            rls=rls,
+            connect_kwargs=target.dsn.asyncpg_kwargs(),
+        )
+    except SetupError:
+        raise
+    except Exception as exc:
+        from chatgate.target import connect_error
+
+        if isinstance(exc, OSError) or "connect" in type(exc).__name__.lower():
+            raise connect_error(exc, target.dsn) from None
+        raise SetupError(f"applying the reference schema failed: {type(exc).__name__}: {exc}",
+                         fix="run `chatgate init --debug` for details") from None
