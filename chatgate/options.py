@@ -43,12 +43,20 @@ OPTIONS: dict[str, Opt] = {
         Opt("only", "run only checks whose id starts with these prefixes (comma list)"),
         Opt("read-only", "run only checks that never write", kind="flag"),
         Opt("strict", "`should` failures fail the run too", kind="flag"),
-        Opt("profile", "effort: quick | ci | thorough", kind="choice", default="ci",
-            choices=PROFILES),
+        Opt(
+            "profile",
+            "effort: quick | ci | thorough",
+            kind="choice",
+            default="ci",
+            choices=PROFILES,
+        ),
         Opt("rls-role", "role without BYPASSRLS for isolation.rls"),
         Opt("rls-setting", "setting the RLS policies read", default="app.user_id"),
-        Opt("baseline", "snapshot (check) or result JSON (bench/run/report) to compare with",
-            kind="path"),
+        Opt(
+            "baseline",
+            "snapshot (check) or result JSON (bench/run/report) to compare with",
+            kind="path",
+        ),
         Opt("json", "write the result JSON here", kind="path"),
         Opt("junit", "write JUnit XML here", kind="path"),
         Opt("md", "write Markdown here", kind="path"),
@@ -106,10 +114,22 @@ def _click_option(o: Opt) -> Callable[[F], F]:
         return click.option(flag, o.dest, is_flag=True, default=False, help=o.help)
     if o.kind == "multi":
         return click.option(flag, o.dest, multiple=True, help=o.help, metavar="K=V")
-    types: dict[str, Any] = {"int": int, "float": float, "str": str,
-                             "choice": click.Choice(o.choices), "path": click.Path(path_type=Path)}
-    return click.option(flag, o.dest, type=types[o.kind], default=o.default, envvar=o.envvar,
-                        show_default=o.default is not None, help=o.help)
+    types: dict[str, Any] = {
+        "int": int,
+        "float": float,
+        "str": str,
+        "choice": click.Choice(o.choices),
+        "path": click.Path(path_type=Path),
+    }
+    return click.option(
+        flag,
+        o.dest,
+        type=types[o.kind],
+        default=o.default,
+        envvar=o.envvar,
+        show_default=o.default is not None,
+        help=o.help,
+    )
 
 
 def add_pytest_options(parser: Any) -> None:
@@ -123,8 +143,9 @@ def add_pytest_options(parser: Any) -> None:
             group.addoption(flag, action="append", default=[], help=o.help)
         else:
             conv = {"int": int, "float": float}.get(o.kind, str)
-            group.addoption(flag, type=conv, default=o.default, help=o.help,
-                            choices=o.choices or None)
+            group.addoption(
+                flag, type=conv, default=o.default, help=o.help, choices=o.choices or None
+            )
 
 
 def pytest_values(config: Any) -> dict[str, Any]:
@@ -136,8 +157,14 @@ def build_settings(values: Mapping[str, Any], *, config_dir: Path | None = None)
     """Merge config-file values ([tool.chatgate] or chatgate.toml) under command-line values."""
     file_cfg = load_config(config_dir or Path.cwd())
     known = {k: v for k, v in values.items() if k in Settings.__dataclass_fields__}
-    mapping = {**_pairs(file_cfg.get("map", {}), "map"), **_parse_pairs(known.pop("map", ()), "map")}
-    fill = {**_pairs(file_cfg.get("fill", {}), "fill"), **_parse_pairs(known.pop("fill", ()), "fill")}
+    mapping = {
+        **_pairs(file_cfg.get("map", {}), "map"),
+        **_parse_pairs(known.pop("map", ()), "map"),
+    }
+    fill = {
+        **_pairs(file_cfg.get("fill", {}), "fill"),
+        **_parse_pairs(known.pop("fill", ()), "fill"),
+    }
     for key, val in file_cfg.items():
         dest = key.replace("-", "_")
         if dest in Settings.__dataclass_fields__ and known.get(dest) in (None, (), False):
@@ -151,8 +178,7 @@ def build_settings(values: Mapping[str, Any], *, config_dir: Path | None = None)
     if profile not in PROFILES:
         raise SetupError(f"unknown profile {profile!r}", fix=f"use one of {', '.join(PROFILES)}")
     known = {k: v for k, v in known.items() if v is not None}
-    return Settings(map=mapping, fill=fill, order_key=_split(order_key), only=_split(only),
-                    **known)
+    return Settings(map=mapping, fill=fill, order_key=_split(order_key), only=_split(only), **known)
 
 
 def load_config(directory: Path) -> dict[str, Any]:
@@ -184,13 +210,14 @@ def _parse_pairs(items: Any, what: str) -> dict[str, str]:
     for item in items or ():
         key, sep, value = str(item).partition("=")
         if not sep or not key.strip() or not value.strip():
-            raise SetupError(f"--{what} {item!r} is not KEY=VALUE",
-                             fix=f"write --{what} conversations=Chat")
+            raise SetupError(
+                f"--{what} {item!r} is not KEY=VALUE", fix=f"write --{what} conversations=Chat"
+            )
         out[key.strip()] = value.strip()
     return out
 
 
 def _pairs(table: Any, what: str) -> dict[str, str]:
     if not isinstance(table, dict):
-        raise SetupError(f"[tool.chatgate.{what}] must be a table of KEY = \"VALUE\"")
+        raise SetupError(f'[tool.chatgate.{what}] must be a table of KEY = "VALUE"')
     return {str(k): str(v) for k, v in table.items()}

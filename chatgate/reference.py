@@ -6,7 +6,9 @@ from chatgate.errors import SetupError
 from chatgate.target import Target
 
 
-def ensure_reference_schema(target: Target, *, schema: str | None = None, rls: bool = False) -> None:
+def ensure_reference_schema(
+    target: Target, *, schema: str | None = None, rls: bool = False
+) -> None:
     """Migrate the target to the reference schema's head revision (idempotent)."""
     from reference_schema.migrations import apply_schema
 
@@ -30,5 +32,7 @@ def ensure_reference_schema(target: Target, *, schema: str | None = None, rls: b
 
         if isinstance(exc, OSError) or "connect" in type(exc).__name__.lower():
             raise connect_error(exc, target.dsn) from None
-        raise SetupError(f"applying the reference schema failed: {type(exc).__name__}: {exc}",
-                         fix="run `chatgate init --debug` for details") from None
+        raise SetupError(
+            f"applying the reference schema failed: {type(exc).__name__}: {exc}",
+            fix="run `chatgate init --debug` for details",
+        ) from None

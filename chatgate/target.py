@@ -134,19 +134,36 @@ def connect_error(exc: BaseException, dsn: Dsn) -> SetupError:
     text = mask_text(" ".join(str(exc).split()) or type(exc).__name__, dsn.password)
     where = f"{dsn.params.get('host', 'localhost')}:{dsn.params.get('port', '5432')}"
     name = type(exc).__name__
-    if isinstance(exc, asyncpg.InvalidPasswordError) or "password authentication" in text:
-        return SetupError(f"authentication failed for user {dsn.params.get('user')!r}",
-                          fix="check the user and password in the DSN")
-    if isinstance(exc, asyncpg.InvalidCatalogNameError):
-        return SetupError(f"database {dsn.params.get('dbname')!r} does not exist on {where}",
-                          fix="create it or correct the database name in the DSN")
+    if "no encryption" in text or "SSL required" in text or "SSL off" in text:
+        return SetupError(f"{where} requires TLS", fix="add sslmode=require to the DSN")
+    if "pgbouncer cannot connect to server" in text:
+        return SetupError(
+            f"the pooler at {where} cannot reach its PostgreSQL server",
+            fix="check the server behind the pooler",
+        )
+    if (
+        isinstance(exc, asyncpg.InvalidPasswordError)
+        or "password authentication" in text
+        or "SASL authentication failed" in text
+    ):
+        return SetupError(
+            f"authentication failed for user {dsn.params.get('user')!r}",
+            fix="check the user and password in the DSN",
+        )
+    if isinstance(exc, asyncpg.InvalidCatalogNameError) or "no such database" in text:
+        return SetupError(
+            f"database {dsn.params.get('dbname')!r} does not exist on {where}",
+            fix="create it or correct the database name in the DSN",
+        )
     if isinstance(exc, ConnectionRefusedError):
         return SetupError(f"connection refused by {where}", fix="is PostgreSQL running there?")
     if isinstance(exc, socket.gaierror):
         return SetupError(f"unknown host {dsn.params.get('host')!r}", fix="check the DSN's host")
     if isinstance(exc, (TimeoutError, asyncio.TimeoutError)):
-        return SetupError(f"timed out connecting to {where}",
-                          fix="check host, port and firewall; raise connect_timeout")
+        return SetupError(
+            f"timed out connecting to {where}",
+            fix="check host, port and firewall; raise connect_timeout",
+        )
     if "SSL" in text or "ssl" in text:
         return SetupError(f"TLS problem with {where}: {text}", fix="check sslmode in the DSN")
     return SetupError(f"cannot connect to {where}: {name}: {text}")

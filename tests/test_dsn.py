@@ -63,7 +63,8 @@ def test_unix_socket_and_keyword_forms() -> None:
 
 
 @pytest.mark.parametrize(
-    "raw", ["", "mysql://u@h/d", "postgresql://u:hunter2@h:notaport/d", "postgresql://u:hunter2@[x/d"]
+    "raw",
+    ["", "mysql://u@h/d", "postgresql://u:hunter2@h:notaport/d", "postgresql://u:hunter2@[x/d"],
 )
 def test_bad_dsn_is_one_line_setup_error_without_password(raw: str) -> None:
     with pytest.raises(SetupError) as err:

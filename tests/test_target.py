@@ -18,8 +18,9 @@ CLI = [sys.executable, "-c", "from chatgate.cli import main; main()"]
 def test_docker_target_fails_fast_and_clearly_without_engine(tmp_path: Path) -> None:
     env = {**os.environ, "DOCKER_HOST": f"unix://{tmp_path}/no-docker.sock"}
     t0 = time.monotonic()
-    out = subprocess.run([*CLI, "init", "--target", "docker"], env=env, capture_output=True,
-                         text=True, timeout=30)
+    out = subprocess.run(
+        [*CLI, "init", "--target", "docker"], env=env, capture_output=True, text=True, timeout=30
+    )
     assert out.returncode == 2
     assert "no Docker engine" in out.stderr and "Traceback" not in out.stderr
     assert len(out.stderr.strip().splitlines()) == 1

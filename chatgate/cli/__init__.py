@@ -1,5 +1,6 @@
 """The `chatgate` command line: one group, one module of commands per area."""
 
+import importlib
 import sys
 from typing import Any
 
@@ -10,8 +11,9 @@ from chatgate.dsn import mask_text
 from chatgate.errors import ChatgateError
 
 # Each module adds its commands to `app` when imported.
-from chatgate.cli import db as _db  # noqa: F401  (registration)
-from chatgate.cli import commands as _commands  # noqa: F401  (registration)
+COMMAND_MODULES = ("db", "commands", "doctor")
+for _name in COMMAND_MODULES:
+    importlib.import_module(f"chatgate.cli.{_name}")
 
 __all__ = ["app", "main"]
 
@@ -21,7 +23,10 @@ def main(argv: list[str] | None = None) -> Any:
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
     try:
-        return app.main(args=args, prog_name="chatgate", standalone_mode=False)
+        rv = app.main(args=args, prog_name="chatgate", standalone_mode=False)
+        if isinstance(rv, int) and rv:
+            sys.exit(rv)
+        return rv
     except ChatgateError as exc:
         if debug:
             raise
@@ -32,10 +37,7 @@ def main(argv: list[str] | None = None) -> Any:
     except click.ClickException as exc:
         console_error(mask_text(exc.format_message()))
         sys.exit(2)
-    except click.exceptions.Abort:
-        console_error("interrupted")
-        sys.exit(130)
-    except KeyboardInterrupt:
+    except (click.exceptions.Abort, KeyboardInterrupt):
         console_error("interrupted")
         sys.exit(130)
     except Exception as exc:  # the last net: never a traceback without --debug

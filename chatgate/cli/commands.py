@@ -19,4 +19,6 @@ def init(rls: bool, **values: Any) -> None:
     with open_target(s.dsn, target=s.target, pooled=s.pooled or None) as target:
         ensure_reference_schema(target, schema=s.schema, rls=rls)
         schema = s.schema or "public"
-        echo(f"reference schema applied to {target.masked} (schema {schema}{', RLS' if rls else ''})")
+        echo(
+            f"reference schema applied to {target.masked} (schema {schema}{', RLS' if rls else ''})"
+        )

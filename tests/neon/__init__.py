@@ -1,0 +1,1 @@
+"""Tests of the local Neon-like stack (`chatgate db start --profile neon`)."""
