@@ -11,7 +11,7 @@ from chatgate.dsn import mask_text
 from chatgate.errors import ChatgateError
 
 # Each module adds its commands to `app` when imported.
-COMMAND_MODULES = ("db", "commands", "doctor")
+COMMAND_MODULES = ("db", "commands", "doctor", "reporting")
 for _name in COMMAND_MODULES:
     importlib.import_module(f"chatgate.cli.{_name}")
 
