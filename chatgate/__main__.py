@@ -1,5 +1,7 @@
 """`python -m chatgate` is the `chatgate` command."""
 
+import sys
+
 from chatgate.cli import main
 
-main()
+sys.exit(main())

@@ -121,14 +121,10 @@ def _click_option(o: Opt) -> Callable[[F], F]:
         "choice": click.Choice(o.choices),
         "path": click.Path(path_type=Path),
     }
+    # No click default: a value left unset falls back to the config file, then to Settings.
+    shown = f" [default: {o.default}]" if o.default is not None else ""
     return click.option(
-        flag,
-        o.dest,
-        type=types[o.kind],
-        default=o.default,
-        envvar=o.envvar,
-        show_default=o.default is not None,
-        help=o.help,
+        flag, o.dest, type=types[o.kind], default=None, envvar=o.envvar, help=o.help + shown
     )
 
 
@@ -143,8 +139,9 @@ def add_pytest_options(parser: Any) -> None:
             group.addoption(flag, action="append", default=[], help=o.help)
         else:
             conv = {"int": int, "float": float}.get(o.kind, str)
+            shown = f" [default: {o.default}]" if o.default is not None else ""
             group.addoption(
-                flag, type=conv, default=o.default, help=o.help, choices=o.choices or None
+                flag, type=conv, default=None, help=o.help + shown, choices=o.choices or None
             )
 
 
@@ -189,8 +186,11 @@ def load_config(directory: Path) -> dict[str, Any]:
             continue
         try:
             data: dict[str, Any] = tomllib.loads(path.read_text())
-        except (tomllib.TOMLDecodeError, OSError) as exc:
-            raise SetupError(f"cannot read {path}: {exc}") from None
+        except (tomllib.TOMLDecodeError, OSError, UnicodeDecodeError) as exc:
+            reason = " ".join(str(exc).split())
+            raise SetupError(
+                f"cannot read {path}: {reason}", fix="fix or remove the file"
+            ) from None
         for key in section or ():
             data = data.get(key, {})
         if data:

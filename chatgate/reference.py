@@ -1,7 +1,5 @@
 """Applying the reference schema to a target (`chatgate init`, and the embedded default)."""
 
-import asyncio
-
 from chatgate.errors import SetupError
 from chatgate.target import Target
 
@@ -12,12 +10,6 @@ def ensure_reference_schema(
     """Migrate the target to the reference schema's head revision (idempotent)."""
     from reference_schema.migrations import apply_schema
 
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        pass
-    else:
-        raise RuntimeError("ensure_reference_schema is synchronous; call it outside a loop")
     try:
         apply_schema(
             target.dsn.asyncpg_url(),

@@ -136,6 +136,13 @@ def connect_error(exc: BaseException, dsn: Dsn) -> SetupError:
     name = type(exc).__name__
     if "no encryption" in text or "SSL required" in text or "SSL off" in text:
         return SetupError(f"{where} requires TLS", fix="add sslmode=require to the DSN")
+    if "rejected SSL upgrade" in text or "during SSL exchange" in text:
+        return _handshake_error(dsn, where)
+    if "connection_lost" in text or isinstance(exc, (ConnectionResetError, EOFError)):
+        return SetupError(
+            f"{where} closed the connection during the PostgreSQL handshake",
+            fix="check the DSN's host and port: is PostgreSQL (or a pooler that reaches it) there?",
+        )
     if "pgbouncer cannot connect to server" in text:
         return SetupError(
             f"the pooler at {where} cannot reach its PostgreSQL server",
@@ -167,6 +174,38 @@ def connect_error(exc: BaseException, dsn: Dsn) -> SetupError:
     if "SSL" in text or "ssl" in text:
         return SetupError(f"TLS problem with {where}: {text}", fix="check sslmode in the DSN")
     return SetupError(f"cannot connect to {where}: {name}: {text}")
+
+
+def _handshake_error(dsn: Dsn, where: str) -> SetupError:
+    """The server did not accept the TLS request: no TLS at all, or not PostgreSQL."""
+    answer = ssl_request_answer(dsn.params.get("hostaddr") or dsn.host, dsn.params.get("port"))
+    if answer == b"N":
+        return SetupError(
+            f"{where} does not offer TLS but the DSN asks for sslmode={dsn.sslmode}",
+            fix="enable ssl on that server, or use sslmode=prefer if the network is trusted",
+        )
+    if answer == b"E":
+        return SetupError(
+            f"{where} refused the TLS request with an error",
+            fix="check the server's log; is this the right port for PostgreSQL?",
+        )
+    seen = f" (it answered {answer[:16]!r})" if answer else ""
+    return SetupError(
+        f"{where} does not speak the PostgreSQL protocol{seen}",
+        fix="check the DSN's host and port",
+    )
+
+
+def ssl_request_answer(host: str, port: str | None, timeout: float = 2.0) -> bytes:
+    """Send PostgreSQL's SSLRequest; the first bytes of the answer (b'' if none)."""
+    if not host or host.startswith("/") or "," in host:
+        return b""
+    try:
+        with socket.create_connection((host, int(port or 5432)), timeout=timeout) as sock:
+            sock.sendall((8).to_bytes(4, "big") + (80877103).to_bytes(4, "big"))
+            return sock.recv(64)
+    except (OSError, ValueError):
+        return b""
 
 
 async def timed_connect(target: Target) -> tuple[asyncpg.Connection, float]:

@@ -7,11 +7,21 @@ from typing import Any
 import click
 
 from chatgate.cli.app import app, console_error
-from chatgate.dsn import mask_text
-from chatgate.errors import ChatgateError
+from chatgate.dsn import command_timeout, mask_text
+from chatgate.errors import ChatgateError, describe
+from reports.result import ResultFileError
 
 # Each module adds its commands to `app` when imported.
-COMMAND_MODULES = ("db", "commands", "doctor", "reporting")
+COMMAND_MODULES = (
+    "db",
+    "commands",
+    "checking",
+    "cleaning",
+    "perf",
+    "load",
+    "doctor",
+    "reporting",
+)
 for _name in COMMAND_MODULES:
     importlib.import_module(f"chatgate.cli.{_name}")
 
@@ -34,8 +44,13 @@ def main(argv: list[str] | None = None) -> Any:
         sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
+    except ResultFileError as exc:  # a result/baseline file that cannot be used
+        if debug:
+            raise
+        console_error(mask_text(" ".join(str(exc).split())))
+        sys.exit(2)
     except click.ClickException as exc:
-        console_error(mask_text(exc.format_message()))
+        console_error(mask_text(_usage_line(exc)))
         sys.exit(2)
     except (click.exceptions.Abort, KeyboardInterrupt):
         console_error("interrupted")
@@ -43,6 +58,36 @@ def main(argv: list[str] | None = None) -> Any:
     except Exception as exc:  # the last net: never a traceback without --debug
         if debug:
             raise
+        known = _describe(exc)
+        if known is not None:
+            console_error(mask_text(known.one_line()))
+            sys.exit(known.exit_code)
         text = mask_text(" ".join(str(exc).split()))
         console_error(f"{type(exc).__name__}: {text} (rerun with --debug for the traceback)")
         sys.exit(2)
+
+
+def _usage_line(exc: click.ClickException) -> str:
+    """click's message on one line, with where to read the command's usage."""
+    text = " ".join(exc.format_message().split())
+    ctx = getattr(exc, "ctx", None)
+    if isinstance(exc, click.UsageError) and "fix:" not in text:
+        where = ctx.command_path if ctx is not None else "chatgate"
+        text += f" (fix: see `{where} --help`)"
+    return text
+
+
+def _describe(exc: BaseException) -> ChatgateError | None:
+    """A driver failure met mid-run as a one-line error (the exception or its cause)."""
+    seen: BaseException | None = exc
+    for _ in range(4):
+        if seen is None:
+            return None
+        try:
+            known = describe(seen, timeout_s=command_timeout())
+        except ChatgateError:
+            known = describe(seen)
+        if known is not None:
+            return known
+        seen = seen.__cause__ or seen.__context__
+    return None

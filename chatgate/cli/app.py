@@ -7,9 +7,10 @@ from typing import Any, TypeVar
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from chatgate import __version__
-from chatgate.dsn import mask_text
+from chatgate.dsn import mask_text, set_command_timeout
 from chatgate.options import Settings, build_settings
 
 T = TypeVar("T")
@@ -24,12 +25,19 @@ def app() -> None:
 
 
 def console_error(message: str) -> None:
-    """Print one masked error line to stderr."""
-    err_console.print(f"[bold red]chatgate: error:[/] {mask_text(message)}", soft_wrap=True)
+    """Print one masked error line to stderr (the message is text, never markup: an error
+    naming `[tool.chatgate.map]` or an IPv6 host keeps its brackets)."""
+    line = escape(" ".join(mask_text(message).split()))
+    err_console.print(f"[bold red]chatgate: error:[/] {line}", soft_wrap=True)
 
 
 def settings(**values: Any) -> Settings:
-    """Settings from a command's keyword arguments plus config files."""
+    """Settings from a command's keyword arguments plus config files.
+
+    A `timeout` value (the proposed shared `--timeout` option) sets the statement timeout of
+    every connection this process opens (chatgate.dsn.command_timeout)."""
+    if values.get("timeout") is not None:
+        set_command_timeout(values["timeout"])
     return build_settings(values)
 
 
@@ -40,7 +48,7 @@ def run_async(coro: Coroutine[Any, Any, T]) -> T:
 
 def echo(message: str = "") -> None:
     """Print a masked line to stdout."""
-    console.print(mask_text(message), soft_wrap=True)
+    console.print(escape(mask_text(message)), soft_wrap=True)
 
 
 def stderr_is_tty() -> bool:

@@ -1,0 +1,240 @@
+"""`chatgate seed` (realistic harness data by COPY) and `chatgate bench` (latency verdicts)."""
+
+import asyncio
+import importlib
+from collections.abc import Coroutine, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from chatgate.cli.app import app, console, echo, err_console, settings
+from chatgate.options import Settings, click_options
+from chatgate.target import Target, open_target
+from loadtests.shape import SCALES
+from reports.result import RunResult
+
+T = TypeVar("T")
+SCALE_CHOICE = click.Choice(list(SCALES))  # "tiny" works too; help shows the public three
+COMMON = ("dsn", "target", "pooled", "schema", "map", "fill", "order-key", "seed", "debug")
+
+
+def open_bench_target(s: Settings) -> Target:
+    """The target; a harness-owned server (no DSN) gets the reference schema first."""
+    target = open_target(s.dsn, target=s.target, pooled=s.pooled or None)
+    if target.kind in ("embedded", "docker"):
+        from chatgate.reference import ensure_reference_schema
+
+        try:
+            ensure_reference_schema(target, schema=s.schema)
+        except BaseException:
+            target.close()
+            raise
+    return target
+
+
+def run_async(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine on uvloop when installed (a third of asyncio's per-call overhead)."""
+    try:
+        uvloop = importlib.import_module("uvloop")  # optional: not a declared dependency yet
+    except ImportError:
+        return asyncio.run(coro)
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(coro)
+
+
+@contextmanager
+def progress_bar(label: str) -> Iterator[Any]:
+    """A rich progress bar on stderr; yields a factory total -> advance(n) callback."""
+    bar = Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    )
+
+    def factory(total: int) -> Any:
+        task = bar.add_task(label, total=total)
+        return lambda n: bar.advance(task, n)
+
+    with bar:
+        yield factory
+
+
+@app.command()
+@click_options(*COMMON)
+@click.option(
+    "--scale",
+    type=SCALE_CHOICE,
+    default="small",
+    show_default=True,
+    help="small ~200k messages, medium ~1M, large ~10M",
+)
+@click.option("--compare", is_flag=True, help="also time INSERT ... SELECT of a sample")
+def seed(scale: str, compare: bool, **values: Any) -> None:
+    """Seed realistic harness-tagged chat data (removed by `chatgate clean`)."""
+    from conformance.engine import prepare
+    from loadtests import shape
+    from loadtests.baseline import compare_rates
+    from loadtests.perfrun import seed_target
+
+    s = settings(**values)
+    sc = shape.get_scale(scale)
+
+    async def go(target: Target) -> None:
+        ctx = await prepare(target, s)
+        assert ctx.design is not None
+        with progress_bar(f"seeding {scale}") as bars:
+            r = await seed_target(
+                target, ctx.design, scale=sc, seed=s.seed or 0, progress=bars(sc.approx_messages)
+            )
+        echo(
+            f"seeded {r.messages:,} messages in {r.conversations:,} conversations of "
+            f"{r.users:,} users in {r.seconds:.1f} s: {r.rate:,.0f} messages/s (COPY), "
+            f"run {r.run_id}"
+        )
+        if compare:
+            conns = [await target.connect() for _ in range(2)]
+            try:
+                rc = await compare_rates(conns, ctx.design, sc, seed=s.seed or 0)
+            finally:
+                for c in conns:
+                    await c.close()
+            echo(
+                f"same {rc.rows:,} rows: COPY {rc.copy_rate:,.0f}/s vs INSERT ... SELECT "
+                f"{rc.insert_select_rate:,.0f}/s = {rc.ratio:.2f}x (goal >= 1.2x)"
+            )
+
+    with open_bench_target(s) as target:
+        run_async(go(target))
+
+
+@app.command()
+@click_options(
+    *COMMON,
+    "strict",
+    "history-target-ms",
+    "append-target-ms",
+    "baseline",
+    "json",
+    "md",
+    "html",
+    "junit",
+)
+@click.option(
+    "--scale",
+    type=SCALE_CHOICE,
+    default="small",
+    show_default=True,
+    help="data to seed when missing: small, medium, large",
+)
+@click.option(
+    "--client",
+    type=click.Choice(["asyncpg", "orm"]),
+    default="asyncpg",
+    show_default=True,
+    help="asyncpg (lean) or orm (reference_schema through SQLModel)",
+)
+@click.option(
+    "--engine",
+    type=click.Choice(["python", "pgbench"]),
+    default="python",
+    show_default=True,
+    help="python client, or pgbench (the physical limit)",
+)
+@click.option("--calibrate", is_flag=True, help="also compare with pgbench and INSERT ... SELECT")
+@click.option("--samples", type=int, default=1_000, show_default=True, help="samples per read")
+def bench(
+    scale: str, client: str, engine: str, calibrate: bool, samples: int, **values: Any
+) -> None:
+    """Measure latencies on seeded data and judge perf.* (exit 1 when a must fails)."""
+    from loadtests.perfrun import BenchOptions, bench_target
+
+    s = settings(**values)
+    with open_bench_target(s) as target, progress_bar(f"seeding {scale}") as bars:
+        opts = BenchOptions(
+            scale,
+            "orm" if client == "orm" else "asyncpg",
+            "pgbench" if engine == "pgbench" else "python",
+            calibrate,
+            read_samples=samples,
+            write_samples=max(samples // 3, 50),
+            progress=bars,
+        )
+        result = run_async(bench_target(target, s, opts))
+    print_bench(result)
+    write_bench_outputs(result, s)
+    raise click.exceptions.Exit(result.exit_code)
+
+
+def print_bench(result: RunResult) -> None:
+    """Latency table, scaling, calibration and verdicts on the console."""
+    table = Table(
+        title=f"chatgate bench ({result.harness.get('client')}, "
+        f"{result.harness.get('engine')}, scale {result.harness.get('scale')})"
+    )
+    for col in ("operation", "count", "p50 ms", "p95 ms", "p99 ms", "max ms", "errors"):
+        table.add_column(col, justify="left" if col == "operation" else "right")
+    for key, st in result.latency.items():
+        table.add_row(
+            key,
+            str(st.count),
+            *(f"{v:.3f}" for v in (st.p50, st.p95, st.p99, st.max)),
+            str(st.errors),
+        )
+    console.print(table)
+    cal = result.series.get("calibration")
+    if cal:
+        ct = Table(title="calibration: client p50 / pgbench p50 (same statements, same run)")
+        for col in ("operation", "client p50", "pgbench p50", "ratio", "goal"):
+            ct.add_column(col)
+        for r in cal:
+            mark = "[green]ok[/]" if r["met"] else "[red]over[/]"
+            ct.add_row(
+                r["operation"],
+                f"{r['client_p50']:.3f}",
+                f"{r['pgbench_p50']:.3f}",
+                f"{r['ratio']:.2f}x {mark}",
+                f"<= {r['goal']}x",
+            )
+        console.print(ct)
+        sd = result.harness.get("calibration", {}).get("seeding", {})
+        if sd:
+            echo(
+                f"seeding: COPY {sd['copy_rows_per_s']:,}/s vs INSERT ... SELECT "
+                f"{sd['insert_select_rows_per_s']:,}/s = {sd['ratio']:.2f}x (goal >= 1.2x)"
+            )
+    for name, data in result.harness.get("calibration", {}).get("hooks", {}).items():
+        echo(f"calibration {name}: {data}")
+    style = {"pass": "green", "fail": "bold red", "skip": "yellow", "error": "bold magenta"}
+    for c in result.checks:
+        console.print(
+            f"[{style[c.status]}]{c.status.upper():5}[/] {c.id} ({c.severity}): {c.summary}",
+            soft_wrap=True,
+            highlight=False,
+        )
+    console.print(f"verdict: {result.verdict} in {result.duration_s:.1f} s")
+
+
+def write_bench_outputs(result: RunResult, s: Settings) -> None:
+    """--json, the reports (--md/--html/--junit) and the --baseline comparison."""
+    baseline = RunResult.read(s.baseline) if s.baseline else None
+    if baseline is not None:
+        from reports.compare import compare
+        from reports.console import print_comparison
+
+        print_comparison(compare(baseline, result), [], console)
+    if s.json is not None:
+        echo(f"result JSON: {result.write(s.json)}")
+    try:
+        from reports.writer import write_reports
+    except ImportError:  # reports helper absent: JSON only
+        return
+    for kind, path in write_reports(
+        result, html=s.html, md=s.md, junit=s.junit, baseline=baseline
+    ).items():
+        echo(f"{kind}: {path}")

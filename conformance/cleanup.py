@@ -1,0 +1,165 @@
+"""Removing harness rows: by the run's mark (conformance.tagging), never anything else.
+
+One transaction: messages of harness conversations (and harness-marked messages), then harness
+conversations, then harness users. It does not rely on ON DELETE CASCADE. `guard_run` makes a
+run clean up even when it is interrupted (Ctrl-C, SIGTERM).
+"""
+
+import asyncio
+import contextlib
+import signal
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from types import FrameType
+from typing import Any
+
+import asyncpg  # type: ignore[import-untyped,unused-ignore]
+
+from chatgate.target import Target
+from conformance.design import Design
+from conformance.tagging import RunTag, any_run_predicate
+
+
+@dataclass(frozen=True)
+class Removed:
+    """How many harness rows one cleanup removed, per logical table."""
+
+    messages: int = 0
+    conversations: int = 0
+    users: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.messages + self.conversations + self.users
+
+    def as_dict(self) -> dict[str, int]:
+        return {"messages": self.messages, "conversations": self.conversations, "users": self.users}
+
+
+def _predicate(
+    design: Design, column_sql: str, kind_of: str, tag: RunTag | None, offset: int
+) -> tuple[str, list[Any]]:
+    """The mark predicate for `column_sql`, with $n numbered from offset + 1."""
+    kind = design.key_kinds.get(kind_of, "text")
+    sql, params = tag.predicate(column_sql, kind) if tag else any_run_predicate(column_sql, kind)
+    for i in range(len(params), 0, -1):
+        sql = sql.replace(f"${i}", f"${i + offset}")
+    return sql, params
+
+
+def _statements(design: Design, tag: RunTag | None) -> list[tuple[str, str, list[Any]]]:
+    """(table, DELETE statement, parameters) in the order that needs no cascade."""
+    conv, msgs = design.table("conversations").sql, design.table("messages").sql
+    c = {k: v.sql for k, v in design.columns["conversations"].items()}
+    m = {k: v.sql for k, v in design.columns["messages"].items()}
+    owner, p1 = _predicate(design, f"c.{c['user_id']}", "users", tag, 0)
+    by_conv, p2 = _predicate(design, f"x.{m['conversation_id']}", "conversations", tag, len(p1))
+    clauses = [
+        f"x.{m['conversation_id']} IN (SELECT c.{c['id']} FROM {conv} c WHERE {owner})",
+        by_conv,
+    ]
+    params = p1 + p2
+    if "user_id" in m:
+        by_user, p3 = _predicate(design, f"x.{m['user_id']}", "users", tag, len(params))
+        clauses.append(by_user)
+        params += p3
+    out = [("messages", f"DELETE FROM {msgs} x WHERE {' OR '.join(clauses)}", params)]
+    owner_c, pc = _predicate(design, f"c.{c['user_id']}", "users", tag, 0)
+    out.append(("conversations", f"DELETE FROM {conv} c WHERE {owner_c}", pc))
+    if design.has("users"):
+        uid = design.columns["users"]["id"].sql
+        by_id, pu = _predicate(design, f"u.{uid}", "users", tag, 0)
+        out.append(("users", f"DELETE FROM {design.table('users').sql} u WHERE {by_id}", pu))
+    return out
+
+
+async def remove_rows(conn: asyncpg.Connection, *, design: Design, tag: RunTag | None) -> Removed:
+    """Delete one run's rows (`tag`), or every harness run's rows (`tag=None`), in one tx."""
+    counts: dict[str, int] = {}
+    async with conn.transaction():
+        for table, sql, params in _statements(design, tag):
+            status = await conn.execute(sql, *params)
+            counts[table] = int(status.split()[-1])
+    return Removed(**counts)
+
+
+async def count_rows(conn: asyncpg.Connection, *, design: Design, tag: RunTag | None) -> Removed:
+    """How many rows `remove_rows` would delete (nothing is changed)."""
+    counts: dict[str, int] = {}
+    for table, sql, params in _statements(design, tag):
+        where = sql.split(" WHERE ", 1)[1]
+        source = sql.split("DELETE FROM ", 1)[1].split(" WHERE ", 1)[0]
+        counts[table] = await conn.fetchval(f"SELECT count(*) FROM {source} WHERE {where}", *params)
+    return Removed(**counts)
+
+
+async def clean_target(target: Target, design: Design, tag: RunTag | None) -> Removed:
+    """Open a connection and remove the rows."""
+    conn = await target.connect()
+    try:
+        return await remove_rows(conn, design=design, tag=tag)
+    finally:
+        await conn.close()
+
+
+def clean_blocking(target: Target, design: Design, tag: RunTag | None) -> Removed:
+    """`clean_target` from synchronous code, even while another event loop runs here."""
+    box: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            box["ok"] = asyncio.run(clean_target(target, design, tag))
+        except BaseException as exc:  # reported to the caller below
+            box["err"] = exc
+
+    thread = threading.Thread(target=work, name="chatgate-cleanup")
+    thread.start()
+    thread.join()
+    if "err" in box:
+        raise box["err"]
+    result: Removed = box["ok"]
+    return result
+
+
+@contextlib.contextmanager
+def guard_run(target: Target, design: Design | None, tag: RunTag) -> Iterator[None]:
+    """Around a run: SIGTERM becomes Ctrl-C, and the run's rows go however the run ends."""
+    previous = _install_sigterm()
+    try:
+        yield
+    finally:
+        try:
+            if design is not None:
+                with _ignore_interrupts():
+                    clean_blocking(target, design, tag)
+        finally:
+            _restore_sigterm(previous)
+
+
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def _install_sigterm() -> Any:
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, _raise_interrupt)
+
+
+def _restore_sigterm(previous: Any) -> None:
+    if previous is not None:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def _ignore_interrupts() -> Iterator[None]:
+    """Let cleanup finish when Ctrl-C is pressed again meanwhile."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)

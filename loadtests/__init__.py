@@ -1,0 +1,1 @@
+"""Seeding, benchmarks and load against a chat design: exact latencies, realistic data."""
