@@ -241,7 +241,7 @@ def _mask_in_context(text: str, secret: str) -> str:
     """Mask a short secret where it stands as a password: `:pw@`, `password=pw`, `'pw'`."""
     s = re.escape(secret)
     text = re.sub(rf"(?<=:){s}(?=@)", MASK, text)
-    text = re.sub(rf"(?i)(?<=password=){s}(?=$|[\s&'\"])", MASK, text)
+    text = re.sub(rf"(?i)(?<=password=){s}(?=$|[^\w])", MASK, text)
     text = re.sub(rf"(?i)(password\s+)'{s}'", rf"\1'{MASK}'", text)
     return text
 

@@ -69,6 +69,13 @@ OPTIONS: dict[str, Opt] = {
 }
 
 
+# Option groups the commands share (a command lists groups plus its own extras).
+TARGET = ("dsn", "target", "pooled")
+DESIGN = ("schema", "map", "fill", "order-key")
+OUTPUTS = ("json", "junit", "md", "html")
+BUDGETS = ("history-target-ms", "append-target-ms")
+
+
 @dataclass(frozen=True)
 class Settings:
     """Resolved options for one command, after config files and the command line."""

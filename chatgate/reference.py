@@ -1,7 +1,8 @@
 """Applying the reference schema to a target (`chatgate init`, and the embedded default)."""
 
 from chatgate.errors import SetupError
-from chatgate.target import Target
+from chatgate.options import Settings
+from chatgate.target import Target, open_target
 
 
 def ensure_reference_schema(
@@ -28,3 +29,15 @@ def ensure_reference_schema(
             f"applying the reference schema failed: {type(exc).__name__}: {exc}",
             fix="run `chatgate init --debug` for details",
         ) from None
+
+
+def open_prepared_target(s: Settings) -> Target:
+    """The target; a harness-owned server (embedded, docker) gets the reference schema first."""
+    target = open_target(s.dsn, target=s.target, pooled=s.pooled or None)
+    if target.kind in ("embedded", "docker"):
+        try:
+            ensure_reference_schema(target, schema=s.schema)
+        except BaseException:
+            target.close()
+            raise
+    return target

@@ -32,6 +32,7 @@ class ChatAccess(ChatReads):
     async def create_user(self, conn: asyncpg.Connection, *, n: int) -> Any:
         """Insert harness user n (when a users table exists); returns its id."""
         uid = self.user_id(n)
+        self.users_made.add(uid)
         if not self.d.has("users"):
             return uid
         cols, exprs, params = self._row("users", {"id": uid})

@@ -1,24 +1,28 @@
 """Removing harness rows: by the run's mark (conformance.tagging), never anything else.
 
 One transaction: messages of harness conversations (and harness-marked messages), then harness
-conversations, then harness users. It does not rely on ON DELETE CASCADE. `guard_run` makes a
-run clean up even when it is interrupted (Ctrl-C, SIGTERM).
+conversations, then harness users. It does not rely on ON DELETE CASCADE. Checks clean up in
+`finally` blocks (Ctrl-C cancels them through asyncio.run); `sigterm_as_interrupt` gives SIGTERM
+the same path, and `guard_run` cleans up around runs that are not checks.
 """
 
 import asyncio
 import contextlib
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg  # type: ignore[import-untyped,unused-ignore]
 
 from chatgate.target import Target
 from conformance.design import Design
 from conformance.tagging import RunTag, any_run_predicate
+
+if TYPE_CHECKING:
+    from conformance.shape import Shape
 
 
 @dataclass(frozen=True)
@@ -74,14 +78,43 @@ def _statements(design: Design, tag: RunTag | None) -> list[tuple[str, str, list
     return out
 
 
-async def remove_rows(conn: asyncpg.Connection, *, design: Design, tag: RunTag | None) -> Removed:
-    """Delete one run's rows (`tag`), or every harness run's rows (`tag=None`), in one tx."""
-    counts: dict[str, int] = {}
+async def remove_rows(
+    conn: asyncpg.Connection,
+    *,
+    design: Design,
+    tag: RunTag | None,
+    as_users: Sequence[Any] = (),
+    setting: str | None = None,
+) -> Removed:
+    """Delete one run's rows (`tag`), or every harness run's rows (`tag=None`), in one tx.
+
+    Under row-level security that applies to the connecting role, pass the run's user ids and
+    the RLS setting: each user's rows are then deleted with that user set, then the rest.
+    """
+    counts: dict[str, int] = {"messages": 0, "conversations": 0, "users": 0}
+    passes: list[Any] = [*as_users, None] if setting else [None]
     async with conn.transaction():
-        for table, sql, params in _statements(design, tag):
-            status = await conn.execute(sql, *params)
-            counts[table] = int(status.split()[-1])
+        for uid in passes:
+            if uid is not None:
+                await conn.execute("SELECT set_config($1, $2, true)", setting, str(uid))
+            for table, sql, params in _statements(design, tag):
+                if table == "users" and uid is not None:
+                    continue
+                status = await conn.execute(sql, *params)
+                counts[table] += int(status.split()[-1])
     return Removed(**counts)
+
+
+async def remove_made_rows(conn: asyncpg.Connection, access: "Shape") -> Removed:
+    """Delete the rows of `access`'s run (RLS-aware: as each user it made, then the rest)."""
+    rls = access.rls_on and access.rls_setting
+    return await remove_rows(
+        conn,
+        design=access.d,
+        tag=access.tag,
+        as_users=sorted(access.users_made, key=str) if rls else (),
+        setting=access.rls_setting if rls else None,
+    )
 
 
 async def count_rows(conn: asyncpg.Connection, *, design: Design, tag: RunTag | None) -> Removed:
@@ -94,11 +127,18 @@ async def count_rows(conn: asyncpg.Connection, *, design: Design, tag: RunTag | 
     return Removed(**counts)
 
 
-async def clean_target(target: Target, design: Design, tag: RunTag | None) -> Removed:
+async def clean_target(
+    target: Target,
+    design: Design,
+    tag: RunTag | None,
+    *,
+    as_users: Sequence[Any] = (),
+    setting: str | None = None,
+) -> Removed:
     """Open a connection and remove the rows."""
     conn = await target.connect()
     try:
-        return await remove_rows(conn, design=design, tag=tag)
+        return await remove_rows(conn, design=design, tag=tag, as_users=as_users, setting=setting)
     finally:
         await conn.close()
 
@@ -123,33 +163,30 @@ def clean_blocking(target: Target, design: Design, tag: RunTag | None) -> Remove
 
 
 @contextlib.contextmanager
-def guard_run(target: Target, design: Design | None, tag: RunTag) -> Iterator[None]:
-    """Around a run: SIGTERM becomes Ctrl-C, and the run's rows go however the run ends."""
-    previous = _install_sigterm()
+def sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM behaves like Ctrl-C meanwhile, so running checks clean up before exiting."""
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt) if main else None
     try:
         yield
     finally:
-        try:
-            if design is not None:
-                with _ignore_interrupts():
-                    clean_blocking(target, design, tag)
-        finally:
-            _restore_sigterm(previous)
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+@contextlib.contextmanager
+def guard_run(target: Target, design: Design, tag: RunTag) -> Iterator[None]:
+    """Around a run that writes tagged rows (seeding, load): they go however the run ends."""
+    try:
+        with sigterm_as_interrupt():
+            yield
+    finally:
+        with _ignore_interrupts():
+            clean_blocking(target, design, tag)
 
 
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
-
-
-def _install_sigterm() -> Any:
-    if threading.current_thread() is not threading.main_thread():
-        return None
-    return signal.signal(signal.SIGTERM, _raise_interrupt)
-
-
-def _restore_sigterm(previous: Any) -> None:
-    if previous is not None:
-        signal.signal(signal.SIGTERM, previous)
 
 
 @contextlib.contextmanager

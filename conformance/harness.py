@@ -12,8 +12,9 @@ from typing import Any
 
 import asyncpg  # type: ignore[import-untyped,unused-ignore]
 
+from chatgate.target import Target
 from conformance.access import ChatAccess, NewMessage
-from conformance.cleanup import clean_target
+from conformance.cleanup import remove_made_rows
 from conformance.context import CheckContext
 from conformance.design import Design
 from conformance.registry import Outcome, errored, failed, passed
@@ -59,7 +60,7 @@ async def harness_session(ctx: CheckContext) -> AsyncIterator[Harness]:
         try:
             await _close(conn)
         finally:
-            await clean_target(ctx.target, access.d, access.tag)
+            await clean_run(ctx.target, access)
 
 
 async def accepts_empty(access: ChatAccess, conn: asyncpg.Connection) -> bool:
@@ -80,6 +81,15 @@ async def accepts_empty(access: ChatAccess, conn: asyncpg.Connection) -> bool:
         return True
     finally:
         await tx.rollback()
+
+
+async def clean_run(target: Target, access: ChatAccess) -> None:
+    """Remove the run's rows on a fresh connection (the check's may be mid-query)."""
+    conn = await target.connect()
+    try:
+        await remove_made_rows(conn, access)
+    finally:
+        await _close(conn)
 
 
 async def _close(conn: asyncpg.Connection) -> None:

@@ -76,6 +76,7 @@ class Shape:
         self.tag = tag
         self.rls_setting = rls_setting
         self.returning = True  # False: inserts without RETURNING (as an app might write)
+        self.users_made: set[Any] = set()  # for cleanup under row-level security
         self.users_kind: KeyKind = design.key_kinds.get("users", "text")
         self._ids = _COUNTERS.setdefault(tag.run_id, itertools.count(50_000))
         self._check_fills()

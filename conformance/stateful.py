@@ -24,7 +24,7 @@ from hypothesis.stateful import (
 )
 
 from conformance.access import ChatAccess, NewMessage
-from conformance.cleanup import remove_rows
+from conformance.cleanup import remove_made_rows
 from conformance.runner import Counterexample, Facade, falsify, hypothesis_settings
 from conformance.strategies import Limits, titles, turns
 
@@ -163,7 +163,7 @@ def machine_class(env: MachineEnv) -> type[RuleBasedStateMachine]:
                 assert n == 0, f"{n} messages outlive their conversation"
 
         def teardown(self) -> None:
-            env.run(remove_rows(env.conn, design=a.d, tag=a.tag))
+            env.run(remove_made_rows(env.conn, a))
 
     return ChatMachine
 

@@ -2,6 +2,7 @@
 
 import importlib
 import sys
+import traceback
 from typing import Any
 
 import click
@@ -38,26 +39,24 @@ def main(argv: list[str] | None = None) -> Any:
             sys.exit(rv)
         return rv
     except ChatgateError as exc:
-        if debug:
-            raise
+        _traceback(debug)
         console_error(mask_text(exc.one_line()))
         sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except ResultFileError as exc:  # a result/baseline file that cannot be used
-        if debug:
-            raise
+        _traceback(debug)
         console_error(mask_text(" ".join(str(exc).split())))
         sys.exit(2)
     except click.ClickException as exc:
         console_error(mask_text(_usage_line(exc)))
         sys.exit(2)
     except (click.exceptions.Abort, KeyboardInterrupt):
+        _traceback(debug)
         console_error("interrupted")
         sys.exit(130)
     except Exception as exc:  # the last net: never a traceback without --debug
-        if debug:
-            raise
+        _traceback(debug)
         known = _describe(exc)
         if known is not None:
             console_error(mask_text(known.one_line()))
@@ -65,6 +64,14 @@ def main(argv: list[str] | None = None) -> Any:
         text = mask_text(" ".join(str(exc).split()))
         console_error(f"{type(exc).__name__}: {text} (rerun with --debug for the traceback)")
         sys.exit(2)
+
+
+def _traceback(debug: bool) -> None:
+    """With --debug: the current traceback on stderr, masked. The exit code stays the spec's
+    (a bare re-raise would exit 1, which means "a must check failed")."""
+    if debug:
+        sys.stderr.write(mask_text(traceback.format_exc()))
+        sys.stderr.flush()
 
 
 def _usage_line(exc: click.ClickException) -> str:

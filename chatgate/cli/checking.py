@@ -9,19 +9,15 @@ from rich.table import Table
 
 from chatgate.cli.app import app, console, echo, run_async, settings
 from chatgate.errors import SetupError
-from chatgate.options import Settings, click_options
-from chatgate.target import Target, open_target
+from chatgate.options import DESIGN, OUTPUTS, TARGET, Settings, click_options
+from chatgate.reference import open_prepared_target
+from chatgate.target import Target
 from reports.result import RunResult
 
 STYLE = {"pass": "green", "fail": "bold red", "skip": "yellow", "error": "bold magenta"}
 CHECK_OPTIONS = (
-    "dsn",
-    "target",
-    "pooled",
-    "schema",
-    "map",
-    "fill",
-    "order-key",
+    *TARGET,
+    *DESIGN,
     "only",
     "read-only",
     "strict",
@@ -29,27 +25,10 @@ CHECK_OPTIONS = (
     "rls-role",
     "rls-setting",
     "seed",
-    "json",
-    "junit",
-    "md",
-    "html",
+    *OUTPUTS,
     "baseline",
     "debug",
 )
-
-
-def open_checked_target(s: Settings) -> Target:
-    """The target; a harness-owned server (no DSN) gets the reference schema first."""
-    target = open_target(s.dsn, target=s.target, pooled=s.pooled or None)
-    if target.kind in ("embedded", "docker"):
-        from chatgate.reference import ensure_reference_schema
-
-        try:
-            ensure_reference_schema(target, schema=s.schema)
-        except BaseException:
-            target.close()
-            raise
-    return target
 
 
 @app.command()
@@ -59,7 +38,7 @@ def check(**values: Any) -> None:
     from conformance.engine import check_target
 
     s = settings(**values)
-    with open_checked_target(s) as target:
+    with open_prepared_target(s) as target:
         result = run_async(check_target(target, s))
     print_result(result)
     write_outputs(result, s)
@@ -89,7 +68,7 @@ def snapshot(output: Path, **values: Any) -> None:
         finally:
             await conn.close()
 
-    with open_checked_target(s) as target:
+    with open_prepared_target(s) as target:
         snap = run_async(take(target))
     if s.schema and s.schema not in snap.schemas:
         raise SetupError(f"schema {s.schema!r} does not exist", fix="check --schema")

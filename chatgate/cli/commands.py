@@ -8,13 +8,13 @@ import click
 from chatgate.cli.app import app, echo, err_console, settings
 from chatgate.cli.checking import print_result
 from chatgate.dsn import mask_text
-from chatgate.options import click_options
+from chatgate.options import BUDGETS, DESIGN, TARGET, click_options
 from chatgate.reference import ensure_reference_schema
 from chatgate.target import open_target
 
 
 @app.command()
-@click_options("dsn", "target", "pooled", "schema", "debug")
+@click_options(*TARGET, "schema", "debug")
 @click.option("--rls", is_flag=True, help="also enable row-level security (app.user_id policies)")
 def init(rls: bool, **values: Any) -> None:
     """Apply the reference schema (idempotent: running it twice is harmless)."""
@@ -29,19 +29,13 @@ def init(rls: bool, **values: Any) -> None:
 
 @app.command()
 @click_options(
-    "dsn",
-    "target",
-    "pooled",
-    "schema",
-    "map",
-    "fill",
-    "order-key",
+    *TARGET,
+    *DESIGN,
     "strict",
     "profile",
     "rls-role",
     "rls-setting",
-    "history-target-ms",
-    "append-target-ms",
+    *BUDGETS,
     "seed",
     "baseline",
     "debug",

@@ -7,28 +7,12 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from chatgate.cli.app import app, console, echo, err_console, settings
-from chatgate.cli.checking import open_checked_target, print_result, write_outputs
-from chatgate.options import click_options
+from chatgate.cli.checking import print_result, write_outputs
+from chatgate.options import BUDGETS, DESIGN, OUTPUTS, TARGET, click_options
+from chatgate.reference import open_prepared_target
 from reports.result import RunResult
 
-LOAD_OPTIONS = (
-    "dsn",
-    "target",
-    "pooled",
-    "schema",
-    "map",
-    "fill",
-    "order-key",
-    "strict",
-    "rls-setting",
-    "history-target-ms",
-    "append-target-ms",
-    "json",
-    "md",
-    "html",
-    "junit",
-    "debug",
-)
+LOAD_OPTIONS = (*TARGET, *DESIGN, "strict", "rls-setting", *BUDGETS, *OUTPUTS, "debug")
 
 
 @app.command()
@@ -94,7 +78,7 @@ def load(
     )
     if web:
         echo(f"Locust web UI: http://127.0.0.1:{cfg.web_port}/ (stops after the run time)")
-    with open_checked_target(s) as target:
+    with open_prepared_target(s) as target:
         mode = f"open loop at {rate:g} ops/s" if rate else "closed loop"
         echo(
             f"load: {users} users, {mode}, {cfg.duration_s:g} s, "

@@ -1,8 +1,6 @@
 """`chatgate seed` (realistic harness data by COPY) and `chatgate bench` (latency verdicts)."""
 
-import asyncio
-import importlib
-from collections.abc import Coroutine, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
@@ -10,39 +8,16 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from chatgate.cli.app import app, console, echo, err_console, settings
-from chatgate.options import Settings, click_options
-from chatgate.target import Target, open_target
+from chatgate.cli.app import app, console, echo, err_console, run_async, settings
+from chatgate.options import DESIGN, TARGET, Settings, click_options
+from chatgate.reference import open_prepared_target
+from chatgate.target import Target
 from loadtests.shape import SCALES
 from reports.result import RunResult
 
 T = TypeVar("T")
 SCALE_CHOICE = click.Choice(list(SCALES))  # "tiny" works too; help shows the public three
-COMMON = ("dsn", "target", "pooled", "schema", "map", "fill", "order-key", "seed", "debug")
-
-
-def open_bench_target(s: Settings) -> Target:
-    """The target; a harness-owned server (no DSN) gets the reference schema first."""
-    target = open_target(s.dsn, target=s.target, pooled=s.pooled or None)
-    if target.kind in ("embedded", "docker"):
-        from chatgate.reference import ensure_reference_schema
-
-        try:
-            ensure_reference_schema(target, schema=s.schema)
-        except BaseException:
-            target.close()
-            raise
-    return target
-
-
-def run_async(coro: Coroutine[Any, Any, T]) -> T:
-    """Run a coroutine on uvloop when installed (a third of asyncio's per-call overhead)."""
-    try:
-        uvloop = importlib.import_module("uvloop")  # optional: not a declared dependency yet
-    except ImportError:
-        return asyncio.run(coro)
-    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
-        return runner.run(coro)
+COMMON = (*TARGET, *DESIGN, "seed", "debug")
 
 
 @contextmanager
@@ -109,7 +84,7 @@ def seed(scale: str, compare: bool, **values: Any) -> None:
                 f"{rc.insert_select_rate:,.0f}/s = {rc.ratio:.2f}x (goal >= 1.2x)"
             )
 
-    with open_bench_target(s) as target:
+    with open_prepared_target(s) as target:
         run_async(go(target))
 
 
@@ -155,7 +130,7 @@ def bench(
     from loadtests.perfrun import BenchOptions, bench_target
 
     s = settings(**values)
-    with open_bench_target(s) as target, progress_bar(f"seeding {scale}") as bars:
+    with open_prepared_target(s) as target, progress_bar(f"seeding {scale}") as bars:
         opts = BenchOptions(
             scale,
             "orm" if client == "orm" else "asyncpg",

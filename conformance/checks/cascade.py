@@ -13,7 +13,7 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
 from conformance.access import ChatAccess, NewMessage, missing_conversation_id
-from conformance.cleanup import remove_rows
+from conformance.cleanup import remove_made_rows
 from conformance.context import CheckContext
 from conformance.harness import Harness, harness_session, property_failure, verdict
 from conformance.registry import Outcome, check, failed, skipped
@@ -51,16 +51,17 @@ async def _build(a: ChatAccess, conn: Any, user: Any, batches: list[Turns]) -> d
 
 async def _observe(
     conn: Any, sql: str, arg: Any, a: ChatAccess, user: Any
-) -> tuple[dict[str, int], str]:
-    """Totals after running `sql` in a transaction that is rolled back; or the error."""
+) -> tuple[dict[str, int], dict[str, int], str]:
+    """Totals before and after `sql`, run as `user` in a rolled-back transaction; or the error."""
     tx = conn.transaction()
     await tx.start()
     try:
         await a.set_user(conn, user)
+        before = await totals(a, conn)
         await conn.execute(sql, arg)
-        return await totals(a, conn), ""
+        return before, await totals(a, conn), ""
     except asyncpg.PostgresError as exc:
-        return {}, error_text(exc)
+        return {}, {}, error_text(exc)
     finally:
         await tx.rollback()
 
@@ -71,9 +72,8 @@ async def _conversation_example(h: Harness, conn: Any, n: int, mine: Turns, othe
     convs = await _build(a, conn, owner, [mine, other])
     await _build(a, conn, stranger, [other])
     target, count = next(iter(convs.items()))
-    before = await totals(a, conn)
     sql = f"DELETE FROM {a.t('conversations')} WHERE {a.c('conversations', 'id')} = $1"
-    after, error = await _observe(conn, sql, target, a, owner)
+    before, after, error = await _observe(conn, sql, target, a, owner)
     assert not error, f"deleting a conversation with {count} messages was rejected: {error}"
     want = {
         **before,
@@ -91,9 +91,8 @@ async def _user_example(h: Harness, conn: Any, n: int, mine: Turns, other: Turns
     owner, stranger = await a.create_user(conn, n=n), await a.create_user(conn, n=n + 1)
     convs = await _build(a, conn, owner, [mine, other])
     await _build(a, conn, stranger, [other])
-    before = await totals(a, conn)
     sql = f"DELETE FROM {a.t('users')} WHERE {a.c('users', 'id')} = $1"
-    after, error = await _observe(conn, sql, owner, a, owner)
+    before, after, error = await _observe(conn, sql, owner, a, owner)
     assert not error, f"deleting a user with {len(convs)} conversations was rejected: {error}"
     want = {
         "users": before["users"] - 1,
@@ -119,7 +118,7 @@ async def _run_deletes(h: Harness, example: Any) -> Counterexample | None:
             try:
                 facade.run(example(h, conn, next(numbers), mine, other))
             finally:
-                facade.run(remove_rows(conn, design=h.design, tag=h.access.tag))
+                facade.run(remove_made_rows(conn, h.access))
 
         return falsify(prop, seed=seed)
 

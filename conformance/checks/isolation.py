@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import seed as hypothesis_seed
 
 from conformance.access import NewMessage
-from conformance.cleanup import remove_rows
+from conformance.cleanup import remove_made_rows
 from conformance.context import CheckContext
 from conformance.harness import (
     Harness,
@@ -115,7 +115,7 @@ async def cross_tenant_write(ctx: CheckContext) -> Outcome:
                 try:
                     facade.run(_cross_tenant_example(h, conn, next(numbers), victim, attack))
                 finally:
-                    facade.run(remove_rows(conn, design=h.design, tag=h.access.tag))
+                    facade.run(remove_made_rows(conn, h.access))
 
             return falsify(prop, seed=seed)
 

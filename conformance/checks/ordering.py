@@ -9,7 +9,7 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
 from conformance.access import NewMessage
-from conformance.cleanup import remove_rows
+from conformance.cleanup import remove_made_rows
 from conformance.concurrency import (
     SCRIPTS,
     Findings,
@@ -28,7 +28,7 @@ from conformance.strategies import turns
 
 # Fresh conversations per example: with a timestamp order key, ties fall to the tie-break
 # column (maybe random), so one turn of two messages passes by luck with p = 2**-REPEATS.
-REPEATS = {"timestamp": 12}
+REPEATS = 12
 ROUNDS = {"quick": 1, "ci": 3, "thorough": 10}
 
 
@@ -38,7 +38,7 @@ async def _history_example(
     """Append the turns to fresh conversations; history and pages must be the append order."""
     a = h.access
     user = await a.create_user(conn, n=n)
-    for _ in range(REPEATS.get(a.d.order_rule, 1)):
+    for _ in range(1 if a.seq is not None else REPEATS):
         conv = (await a.create_conversation(conn, user_id=user))["id"]
         appended: list[Any] = []
         for turn in batch:
@@ -71,7 +71,7 @@ def _history_body(h: Harness) -> Any:
             try:
                 facade.run(_history_example(h, conn, next(numbers), batch, size))
             finally:
-                facade.run(remove_rows(conn, design=h.design, tag=h.access.tag))
+                facade.run(remove_made_rows(conn, h.access))
 
         return falsify(prop, seed=seed)
 

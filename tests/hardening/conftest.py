@@ -507,6 +507,16 @@ KNOWN_BUGS: list[tuple[str, str]] = [
 ]
 
 
+KNOWN_BUGS += [
+    (
+        "test_server_frozen_behind_pooler_ends_within_the_timeout[mid-check]",
+        "conformance/engine.py run_check: asyncpg's statement timeout (TimeoutError) is "
+        "reported as 'timed out after 600 s', and no circuit breaker: after a lost or hung "
+        "server every remaining check waits its own connect + statement timeouts",
+    ),
+]
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     import fnmatch
 
@@ -514,5 +524,5 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if "tests/hardening" not in str(item.path).replace(os.sep, "/"):
             continue
         for pattern, reason in KNOWN_BUGS:
-            if fnmatch.fnmatchcase(item.name, pattern):
+            if fnmatch.fnmatchcase(item.name, pattern.replace("[", "[[]")):
                 item.add_marker(pytest.mark.xfail(strict=False, reason=f"known bug: {reason}"))

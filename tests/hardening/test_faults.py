@@ -301,3 +301,118 @@ def test_sustained_latency_spike_hits_the_timeout(
     assert ended < 60, f"ended {ended:.0f} s after the spike\n{run}"
     print(f"sustained spike: rc={run.rc}, ended {ended:.1f} s after it")
     assert_no_rows_left(fault_db, tmp_path, before)
+
+
+# --- the Neon-like stack: PgBouncer restarted, PostgreSQL frozen behind it -------------
+
+
+@pytest.fixture(scope="module")
+def neon_stack() -> Iterator[Any]:
+    from chatgate.neon import NeonStack, missing
+    from tests.neon.conftest import free_port_base
+
+    if reason := missing():
+        pytest.skip(reason)
+    base = Path(tempfile.mkdtemp(prefix="cg-hx-neonf-", dir="/tmp"))
+    base.chmod(0o755)
+    stack = NeonStack(base / "neon")
+    try:
+        stack.start(rtt_ms=1.0, suspend_after=0, port_base=free_port_base())
+        direct = stack.dsn(pooled=False)
+        apply_reference(direct)
+        seed_user_rows(direct)
+        yield stack
+    finally:
+        stack.stop()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def bouncer_dsn(stack: Any) -> str:
+    """PgBouncer itself (not through the waking proxy): a stopped server stays stopped."""
+    cfg = stack.layout.load()
+    pw = parse_dsn(stack.dsn(pooled=False)).password
+    return (
+        f"postgresql://neon_app:{pw}@ep-local-pooler.localhost:{cfg.bouncer_port}/neondb"
+        "?hostaddr=127.0.0.1&sslmode=require"
+    )
+
+
+@pytest.mark.neon
+@pytest.mark.slow
+def test_pooler_restarted_mid_run(neon_stack: Any, tmp_path: Path) -> None:
+    from chatgate.neon.server import bouncer_start, bouncer_stop
+    from chatgate.neon.tools import find_tools
+
+    if "check" not in registered():
+        pytest.skip("no check command")
+    direct = neon_stack.dsn(pooled=False)
+    before = ordinary(direct)
+    dsn = neon_stack.dsn(pooled=True)
+    args = [*runner_args("check", dsn, tmp_path), "--profile", "ci", *BUSY]
+    t0 = time.monotonic()
+    proc = start_cli(args, cwd=tmp_path)
+    try:
+        time.sleep(2.5)
+        assert proc.poll() is None, "the run ended before the fault"
+        layout = neon_stack.layout
+        assert bouncer_stop(layout)
+        bouncer_start(layout, layout.load(), find_tools())
+    finally:
+        run = finish(proc, args, t0, timeout=240)
+    assert "Traceback" not in run.out + run.err, str(run)
+    assert run.rc in (0, 1, 2), str(run)
+    print(f"pooler restart: rc={run.rc}; rows gone {assert_no_rows_left(direct, tmp_path, before)}")
+
+
+@contextlib.contextmanager
+def frozen_postgres(stack: Any) -> Iterator[None]:
+    """SIGSTOP the stack's postmaster and backends (a hung server: TCP up, no answers)."""
+    import psutil
+
+    pid = int((stack.layout.pgdata / "postmaster.pid").read_text().split()[0])
+    procs = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
+    for p in procs:
+        p.suspend()
+    try:
+        yield
+    finally:
+        for p in procs:
+            with contextlib.suppress(psutil.Error):
+                p.resume()
+
+
+@pytest.mark.neon
+@pytest.mark.slow
+@pytest.mark.parametrize("when", ["setup", "mid-check"])
+def test_server_frozen_behind_pooler_ends_within_the_timeout(
+    when: str, neon_stack: Any, tmp_path: Path
+) -> None:
+    """PostgreSQL hangs behind PgBouncer (SIGSTOP): with CHATGATE_TIMEOUT=5 the run must end
+    soon after (not after PgBouncer's query_wait_timeout, nor N checks x the timeout), with
+    reasons that say what happened; after the server is back, nothing is left behind."""
+    if "check" not in registered():
+        pytest.skip("no check command")
+    direct = neon_stack.dsn(pooled=False)
+    before = ordinary(direct)
+    dsn = bouncer_dsn(neon_stack)
+    only = ["--only", "isolation.scoped_reads,isolation.cross_tenant_write"]
+    args = [*runner_args("check", dsn, tmp_path), "--profile", "ci", *only, "--json"]
+    args.append(str(tmp_path / "r.json"))
+    t0 = time.monotonic()
+    proc = start_cli(args, cwd=tmp_path, env=base_env(CHATGATE_TIMEOUT="5"))
+    if when == "mid-check":
+        wait_for(lambda: any(harness_rows(direct).values()), 60, "harness rows", step=0.02)
+    else:
+        time.sleep(0.5)
+    with frozen_postgres(neon_stack):
+        frozen = time.monotonic()
+        run = finish(proc, args, t0, timeout=300)
+        ended = time.monotonic() - frozen
+    print(f"frozen server: rc={run.rc}, ended {ended:.1f} s after the freeze")
+    assert_clear_end(run)
+    assert run.rc in (1, 2), str(run)
+    print(f"rows gone {assert_no_rows_left(direct, tmp_path, before)}")
+    if run.rc == 1:
+        reasons = (tmp_path / "r.json").read_text()
+        assert "after 600 s" not in reasons, "a 5 s statement timeout reported as the 600 s limit"
+    assert ended < 30, f"ended {ended:.0f} s after the freeze (timeout 5 s)\n{run}"

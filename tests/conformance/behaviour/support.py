@@ -64,7 +64,9 @@ def behaviour_expectations(name: str) -> dict[str, str]:
     out: dict[str, str] = {}
     for line in (VARIANTS / f"{name}.sql").read_text().splitlines():
         if line.startswith("-- behaviour:"):
-            out.update(p.split("=", 1) for p in line.split(":", 1)[1].split() if "=" in p)
+            for pair in line.split(":", 1)[1].split():
+                key, _, status = pair.partition("=")
+                out[key] = status
     return out
 
 

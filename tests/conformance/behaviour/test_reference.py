@@ -27,7 +27,6 @@ def test_reference_passes_at_quick(reference_db: Callable[..., str], rls: bool) 
 
 
 @pytest.mark.db
-@pytest.mark.slow
 def test_reference_passes_at_ci(reference_db: Callable[..., str]) -> None:
     dsn = reference_db(rls=True)
     t0 = time.perf_counter()

@@ -17,7 +17,13 @@ from tests.conformance.behaviour.support import (
     run_checks,
 )
 
-CLI = "import chatgate.cli.checking, chatgate.cli.cleaning; from chatgate.cli import main; main()"
+CLI = (
+    "import chatgate.cli.checking, chatgate.cli.cleaning\n"
+    "from chatgate.cli import main\n"
+    "from conformance.cleanup import sigterm_as_interrupt\n"
+    "with sigterm_as_interrupt():\n"
+    "    main()"
+)
 PREEXISTING = """
 INSERT INTO users (id) SELECT gen_random_uuid() FROM generate_series(1, 100);
 INSERT INTO conversations (user_id, title)
@@ -93,6 +99,20 @@ def test_sigint_cleans_up(reference_db: Callable[..., str]) -> None:
     proc = cli("check", "--dsn", dsn, "--profile", "thorough", "--only", "isolation,cascade")
     wait_for_rows(dsn, proc)
     proc.send_signal(signal.SIGINT)
+    out = proc.communicate(timeout=90)[0]
+    assert proc.returncode == 130, out
+    assert run(harness_rows(dsn)) == 0, out
+    assert checksums(dsn) == before
+
+
+@pytest.mark.db
+@pytest.mark.slow
+def test_sigterm_cleans_up(reference_db: Callable[..., str]) -> None:
+    dsn = seeded(reference_db)
+    before = checksums(dsn)
+    proc = cli("check", "--dsn", dsn, "--profile", "thorough", "--only", "ordering,cascade")
+    wait_for_rows(dsn, proc)
+    proc.send_signal(signal.SIGTERM)
     out = proc.communicate(timeout=90)[0]
     assert proc.returncode == 130, out
     assert run(harness_rows(dsn)) == 0, out
