@@ -5,7 +5,6 @@
 """
 
 import contextlib
-import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -141,8 +140,3 @@ def setup_error(exc: BaseException) -> Outcome:
     """An error outcome naming what the database refused during setup."""
     text = " ".join(str(exc).split())
     return errored(f"could not write the check's rows: {type(exc).__name__}: {text}")
-
-
-def compact(value: Any) -> str:
-    """A short JSON rendering for details."""
-    return json.dumps(value, default=str)[:2000]

@@ -22,7 +22,7 @@ T = TypeVar("T")
 EFFORT: dict[str, dict[str, int]] = {
     "quick": {"max_examples": 4, "stateful_step_count": 8},
     "ci": {"max_examples": 15, "stateful_step_count": 15},
-    "thorough": {"max_examples": 100, "stateful_step_count": 40},
+    "thorough": {"max_examples": 100, "stateful_step_count": 25},
 }
 
 

@@ -52,8 +52,11 @@ async def _build(a: ChatAccess, conn: Any, user: Any, batches: list[Turns]) -> d
 async def _observe(
     conn: Any, sql: str, arg: Any, a: ChatAccess, user: Any
 ) -> tuple[dict[str, int], dict[str, int], str]:
-    """Totals before and after `sql`, run as `user` in a rolled-back transaction; or the error."""
-    tx = conn.transaction()
+    """Totals before and after `sql`, run as `user` in a rolled-back transaction; or the error.
+
+    REPEATABLE READ: one snapshot, so other sessions writing meanwhile cannot skew the counts.
+    """
+    tx = conn.transaction(isolation="repeatable_read")
     await tx.start()
     try:
         await a.set_user(conn, user)

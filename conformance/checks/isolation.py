@@ -177,9 +177,9 @@ async def owner_consistency(ctx: CheckContext) -> Outcome:
     "isolation.rls",
     "must",
     "skip unless RLS is enabled on a chat table; then, as a role that does not bypass RLS "
-    "(--rls-role, or a temporary role the harness creates when it may) with app.user_id set "
-    "by set_config(..., true) (setting name configurable), unfiltered reads show only that "
-    "user's rows and writes for another user are rejected",
+    "(`--rls-role`, or a temporary role the harness creates when it may) with `app.user_id` "
+    "set by `set_config(..., true)` (setting name configurable), unfiltered reads show only "
+    "that user's rows and writes for another user are rejected",
     writes=True,
 )
 async def rls(ctx: CheckContext) -> Outcome:

@@ -470,11 +470,6 @@ def wait_for(pred: Callable[[], Any], timeout: float, what: str, step: float = 0
 # once the fix lands; then delete the entry. Each is listed with its fix in docs/safety.md.
 KNOWN_BUGS: list[tuple[str, str]] = [
     (
-        "test_bad_config_file[config-bad-profile-*]",
-        "options._click_option gives --profile a click default ('ci'), so build_settings never "
-        "reads [tool.chatgate] profile (nor rejects a bad one)",
-    ),
-    (
         "test_bad_config_file[binary-pyproject-*]",
         "options.load_config does not catch UnicodeDecodeError (a non-UTF-8 config file)",
     ),

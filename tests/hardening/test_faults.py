@@ -416,3 +416,38 @@ def test_server_frozen_behind_pooler_ends_within_the_timeout(
         reasons = (tmp_path / "r.json").read_text()
         assert "after 600 s" not in reasons, "a 5 s statement timeout reported as the 600 s limit"
     assert ended < 30, f"ended {ended:.0f} s after the freeze (timeout 5 s)\n{run}"
+
+
+@pytest.mark.neon
+@pytest.mark.slow
+def test_server_stopped_behind_pooler_ends_within_the_timeout(
+    neon_stack: Any, tmp_path: Path
+) -> None:
+    """PostgreSQL stopped (pg_ctl stop) behind PgBouncer mid-check: PgBouncer's failed
+    logins end the run quickly (not query_wait_timeout); after restart nothing is left."""
+    from chatgate.neon.server import pg_running, pg_start, pg_stop
+    from chatgate.neon.tools import find_tools
+
+    if "check" not in registered():
+        pytest.skip("no check command")
+    direct = neon_stack.dsn(pooled=False)
+    before = ordinary(direct)
+    dsn = bouncer_dsn(neon_stack)
+    args = [*runner_args("check", dsn, tmp_path), "--profile", "ci", *BUSY]
+    t0 = time.monotonic()
+    proc = start_cli(args, cwd=tmp_path, env=base_env(CHATGATE_TIMEOUT="5"))
+    layout, tools = neon_stack.layout, find_tools()
+    try:
+        wait_for(lambda: any(harness_rows(direct).values()), 60, "harness rows", step=0.02)
+        assert pg_stop(layout, tools)
+        stopped = time.monotonic()
+        run = finish(proc, args, t0, timeout=300)
+        ended = time.monotonic() - stopped
+    finally:
+        if not pg_running(layout):
+            pg_start(layout, tools)
+    print(f"stopped server: rc={run.rc}, ended {ended:.1f} s after the stop")
+    assert_clear_end(run)
+    assert run.rc in (1, 2), str(run)
+    print(f"rows gone {assert_no_rows_left(direct, tmp_path, before)}")
+    assert ended < 30, f"ended {ended:.0f} s after the stop (timeout 5 s)\n{run}"
