@@ -39,7 +39,7 @@ _SQLSTATE: dict[str, tuple[str, str]] = {
         "or pass --read-only",
     ),
     "25006": (
-        "the session is read-only and a check writes",
+        "the session is read-only and chatgate needs to write",
         "use a role that may write, or pass --read-only",
     ),
     "57P01": (

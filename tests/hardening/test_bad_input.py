@@ -18,6 +18,7 @@ import pytest
 
 from chatgate.dsn import parse_dsn
 from tests.hardening.conftest import (
+    CORE,
     NO_TABLES_NEEDED,
     PASSWORD,
     WRITERS,
@@ -45,11 +46,33 @@ FAST_CONFIG = {"corrupt-pyproject", "config-bad-profile"}
 FAST_FILES = {"missing", "truncated", "wrong-format"}
 
 
-def rows(table: list[Any], fast: set[str]) -> list[Any]:
-    """Table rows as params with their id; rows outside `fast` are marked slow."""
-    return [
-        pytest.param(*r, id=r[0], marks=() if r[0] in fast else pytest.mark.slow) for r in table
-    ]
+# Rows that only exercise parsing shared by every command (DSN, options, config files):
+# the commands outside CORE skip them, even in the slow selection.
+CORE_ONLY = {
+    "malformed-bracket",
+    "malformed-keyword",
+    "unsupported-scheme",
+    "map-empty-value",
+    "fill-without-equals",
+    "unknown-option",
+    "corrupt-chatgate-toml",
+    "map-not-a-table",
+    "binary-pyproject",
+}
+
+
+def matrix(table: list[Any], fast: set[str]) -> list[Any]:
+    """(command, *row) params: slow unless both the row and the command are in the fast sets."""
+    out = []
+    for r in table:
+        for c in COMMANDS:
+            if c not in CORE and r[0] in CORE_ONLY:
+                continue
+            quick = r[0] in fast and c in CORE
+            out.append(
+                pytest.param(c, *r, id=f"{r[0]}-{c}", marks=() if quick else pytest.mark.slow)
+            )
+    return out
 
 
 def no_secret(run: Run) -> None:
@@ -109,8 +132,7 @@ def no_db_runs(
     return out
 
 
-@pytest.mark.parametrize("command", PARAMS)
-@pytest.mark.parametrize(("row", "template", "words"), rows(NO_DB_ROWS, FAST_NO_DB))
+@pytest.mark.parametrize(("command", "row", "template", "words"), matrix(NO_DB_ROWS, FAST_NO_DB))
 def test_unusable_dsn(
     command: str, row: str, template: str, words: list[str], no_db_runs: Futures
 ) -> None:
@@ -120,7 +142,7 @@ def test_unusable_dsn(
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("command", PARAMS)
+@pytest.mark.parametrize("command", sorted(CORE & set(COMMANDS)))
 def test_bad_timeout_setting(command: str, no_db_runs: Futures) -> None:
     run = no_db_runs[("bad-timeout-env", command)].result()
     assert_one_line_error(run, "CHATGATE_TIMEOUT", "soon")
@@ -181,8 +203,9 @@ def config_runs(
     return out
 
 
-@pytest.mark.parametrize("command", PARAMS)
-@pytest.mark.parametrize(("row", "option", "extra", "words"), rows(OPTION_ROWS, FAST_OPTIONS))
+@pytest.mark.parametrize(
+    ("command", "row", "option", "extra", "words"), matrix(OPTION_ROWS, FAST_OPTIONS)
+)
 def test_bad_option(
     command: str, row: str, option: str, extra: list[str], words: list[str], config_runs: Futures
 ) -> None:
@@ -191,8 +214,9 @@ def test_bad_option(
     assert_one_line_error(config_runs[(row, command)].result(), *words)
 
 
-@pytest.mark.parametrize("command", PARAMS)
-@pytest.mark.parametrize(("row", "name", "content", "words"), rows(CONFIG_ROWS, FAST_CONFIG))
+@pytest.mark.parametrize(
+    ("command", "row", "name", "content", "words"), matrix(CONFIG_ROWS, FAST_CONFIG)
+)
 def test_bad_config_file(
     command: str, row: str, name: str, content: str, words: list[str], config_runs: Futures
 ) -> None:
@@ -462,3 +486,51 @@ def test_corrupt_baseline(command: str, kind: str, db_runs: Futures) -> None:
     run = db_run(db_runs, f"baseline-{kind}", command)
     name = FILE_NAMES[kind]
     assert_one_line_error(run, name, within=30, need_fix=False)
+
+
+# --- the Neon-like stack: SCRAM passwords, TLS only, PgBouncer --------------------------
+
+NEON_ROWS: list[tuple[str, bool, dict[str, str], list[str]]] = [
+    # (id, pooled, DSN changes, words)
+    ("wrong-password-direct", False, {"password": "WRONG-" + PASSWORD}, ["authentication failed"]),
+    ("wrong-password-pooled", True, {"password": "WRONG-" + PASSWORD}, ["authentication failed"]),
+    ("no-tls-to-tls-only", False, {"sslmode": "disable"}, ["requires TLS"]),
+    ("unknown-role-pooled", True, {"user": "hx_nobody"}, ["authentication failed"]),
+]
+
+
+@pytest.fixture(scope="module")
+def neon_runs(
+    request: pytest.FixtureRequest,
+    pool: ThreadPoolExecutor,
+    neon_stack: Any,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Futures:
+    base = tmp_path_factory.mktemp("neon")
+    table = {r[0]: r for r in NEON_ROWS}
+    out: Futures = {}
+    for p in selected(request, "test_neon_refuses"):
+        _, pooled, changes, _ = table[p["row"]]
+        dsn = parse_dsn(neon_stack.dsn(pooled=pooled)).with_params(**changes).url()
+        out[(p["row"], p["command"])] = pool.submit(
+            cli, p["command"], dsn, base / f"{p['row']}-{p['command']}"
+        )
+    return out
+
+
+@pytest.mark.neon
+@pytest.mark.parametrize(
+    ("command", "row", "pooled", "changes", "words"),
+    matrix(NEON_ROWS, {"wrong-password-direct", "wrong-password-pooled", "no-tls-to-tls-only"}),
+)
+def test_neon_refuses(
+    command: str,
+    row: str,
+    pooled: bool,
+    changes: dict[str, str],
+    words: list[str],
+    neon_runs: Futures,
+) -> None:
+    run = neon_runs[(row, command)].result()
+    assert_one_line_error(run, *words)
+    no_secret(run)

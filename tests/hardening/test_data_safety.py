@@ -159,7 +159,7 @@ def test_killed_load_run_does_not_write_after_clean(prod_db: str, tmp_path: Path
     if "load" not in registered():
         pytest.skip("no load command")
     before = checksums(prod_db, TABLES)
-    args = ["load", "--dsn", prod_db, "--users", "4", "--duration", "20s", "--think", "0.05"]
+    args = ["load", "--dsn", prod_db, "--users", "4", "--duration", "8s", "--think", "0.05"]
     t0 = time.monotonic()
     proc = start_cli(args, cwd=tmp_path)
     wait_for(lambda: total_rows(prod_db) > 0, 120, "harness rows to appear", step=0.1)

