@@ -11,7 +11,7 @@ from typing import Any
 import asyncpg  # type: ignore[import-untyped,unused-ignore]
 
 from chatgate.dsn import Dsn, mask_text, parse_dsn
-from chatgate.errors import SetupError
+from chatgate.errors import SetupError, describe
 from chatgate.target import Target
 
 SAMPLES = 20
@@ -117,8 +117,14 @@ async def diagnose(target: Target, *, samples: int = SAMPLES) -> DoctorReport:
     except SetupError:
         raise
     except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as exc:
+        known = describe(exc)
+        if known is not None:
+            raise SetupError(mask_text(known.message), fix=known.fix) from None
         text = mask_text(" ".join(str(exc).split()), target.dsn.password)
-        raise SetupError(f"query failed on {target.masked}: {type(exc).__name__}: {text}") from None
+        raise SetupError(
+            f"query failed on {target.masked}: {type(exc).__name__}: {text}",
+            fix="run `chatgate doctor --debug` for the traceback",
+        ) from None
     report.tcp_ms, report.tls_ms = await handshake_times(target.dsn)
     return report
 

@@ -38,6 +38,7 @@ class JobPlan:
 def run_job(settings: Settings, plan: JobPlan, *, say: Say) -> RunResult:
     """Run every phase against the target (a fresh embedded database by default)."""
     started = time.perf_counter()
+    settings = replace(settings, baseline=None)  # run's baseline is a result, not a snapshot
     with _job_target(settings, say=say) as target:
         say(f"target: {target.masked} (PostgreSQL {target.server_version})")
         say("1/4 conformance checks")

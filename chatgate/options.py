@@ -64,13 +64,18 @@ OPTIONS: dict[str, Opt] = {
         Opt("history-target-ms", "p95 target for history fetch", kind="float", default=200.0),
         Opt("append-target-ms", "p95 target for append", kind="float", default=50.0),
         Opt("seed", "random seed (data and Hypothesis)", kind="int"),
+        Opt(
+            "timeout",
+            "seconds one statement may take (or CHATGATE_TIMEOUT) [default: 30]",
+            kind="float",
+        ),
         Opt("debug", "show tracebacks", kind="flag"),
     ]
 }
 
 
 # Option groups the commands share (a command lists groups plus its own extras).
-TARGET = ("dsn", "target", "pooled")
+TARGET = ("dsn", "target", "pooled", "timeout")
 DESIGN = ("schema", "map", "fill", "order-key")
 OUTPUTS = ("json", "junit", "md", "html")
 BUDGETS = ("history-target-ms", "append-target-ms")
@@ -101,6 +106,7 @@ class Settings:
     history_target_ms: float = 200.0
     append_target_ms: float = 50.0
     seed: int | None = None
+    timeout: float | None = None
     debug: bool = False
 
 
@@ -173,6 +179,10 @@ def build_settings(values: Mapping[str, Any], *, config_dir: Path | None = None)
         dest = key.replace("-", "_")
         if dest in Settings.__dataclass_fields__ and known.get(dest) in (None, (), False):
             known[dest] = val
+    if known.get("timeout") is not None:
+        from chatgate.dsn import set_command_timeout
+
+        set_command_timeout(float(known["timeout"]))
     order_key = known.pop("order_key", None)
     only = known.pop("only", None)
     for dest in ("baseline", "json", "junit", "md", "html"):
@@ -226,5 +236,8 @@ def _parse_pairs(items: Any, what: str) -> dict[str, str]:
 
 def _pairs(table: Any, what: str) -> dict[str, str]:
     if not isinstance(table, dict):
-        raise SetupError(f'[tool.chatgate.{what}] must be a table of KEY = "VALUE"')
+        raise SetupError(
+            f'[tool.chatgate.{what}] must be a table of KEY = "VALUE" pairs',
+            fix=f'write it as [tool.chatgate.{what}] with lines like conversations = "Chat"',
+        )
     return {str(k): str(v) for k, v in table.items()}

@@ -1,8 +1,8 @@
 """Applying the reference schema to a target (`chatgate init`, and the embedded default)."""
 
-from chatgate.errors import SetupError
+from chatgate.errors import SetupError, describe
 from chatgate.options import Settings
-from chatgate.target import Target, open_target
+from chatgate.target import Target, connect_error, open_target
 
 
 def ensure_reference_schema(
@@ -21,14 +21,23 @@ def ensure_reference_schema(
     except SetupError:
         raise
     except Exception as exc:
-        from chatgate.target import connect_error
+        raise _migration_error(exc, target) from None
 
-        if isinstance(exc, OSError) or "connect" in type(exc).__name__.lower():
-            raise connect_error(exc, target.dsn) from None
-        raise SetupError(
-            f"applying the reference schema failed: {type(exc).__name__}: {exc}",
-            fix="run `chatgate init --debug` for details",
-        ) from None
+
+def _migration_error(exc: Exception, target: Target) -> SetupError:
+    """The driver error under SQLAlchemy's wrapping, as one line with a fix."""
+    inner = getattr(exc, "orig", None) or exc.__cause__ or exc
+    inner = getattr(inner, "__cause__", None) or inner  # SQLAlchemy's adapted asyncpg error
+    if isinstance(inner, OSError) or "connect" in type(inner).__name__.lower():
+        return connect_error(inner, target.dsn)
+    known = describe(inner)
+    if known is not None:
+        return SetupError(f"applying the reference schema failed: {known.message}", fix=known.fix)
+    text = " ".join(str(inner).split()).split("[SQL:", 1)[0].strip()
+    return SetupError(
+        f"applying the reference schema failed: {type(inner).__name__}: {text}",
+        fix="run `chatgate init --debug` for details",
+    )
 
 
 def open_prepared_target(s: Settings) -> Target:

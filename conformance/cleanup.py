@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import signal
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from types import FrameType
@@ -17,12 +18,20 @@ from typing import TYPE_CHECKING, Any
 
 import asyncpg  # type: ignore[import-untyped,unused-ignore]
 
+from chatgate.dsn import command_timeout
 from chatgate.target import Target
 from conformance.design import Design
 from conformance.tagging import RunTag, any_run_predicate
 
 if TYPE_CHECKING:
     from conformance.shape import Shape
+
+# How long clean_target retries a refused or lost connection (a restarting server).
+RETRY_S = 15.0
+# Per DELETE: removing a big run's rows may take longer than one statement's usual limit.
+DELETE_TIMEOUT_S = 300.0
+_LOST_STATES = ("57P01", "57P02", "57P03")
+CLOSE_TIMEOUT_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -100,7 +109,7 @@ async def remove_rows(
             for table, sql, params in _statements(design, tag):
                 if table == "users" and uid is not None:
                     continue
-                status = await conn.execute(sql, *params)
+                status = await conn.execute(sql, *params, timeout=delete_timeout())
                 counts[table] += int(status.split()[-1])
     return Removed(**counts)
 
@@ -123,7 +132,8 @@ async def count_rows(conn: asyncpg.Connection, *, design: Design, tag: RunTag | 
     for table, sql, params in _statements(design, tag):
         where = sql.split(" WHERE ", 1)[1]
         source = sql.split("DELETE FROM ", 1)[1].split(" WHERE ", 1)[0]
-        counts[table] = await conn.fetchval(f"SELECT count(*) FROM {source} WHERE {where}", *params)
+        query = f"SELECT count(*) FROM {source} WHERE {where}"
+        counts[table] = await conn.fetchval(query, *params, timeout=delete_timeout())
     return Removed(**counts)
 
 
@@ -134,13 +144,58 @@ async def clean_target(
     *,
     as_users: Sequence[Any] = (),
     setting: str | None = None,
+    retry_s: float = RETRY_S,
 ) -> Removed:
-    """Open a connection and remove the rows."""
-    conn = await target.connect()
+    """Open a connection and remove the rows; refused or lost connections retried for retry_s."""
+    deadline = time.monotonic() + retry_s
+    while True:
+        try:
+            conn = await target.connect()
+            try:
+                return await remove_rows(
+                    conn, design=design, tag=tag, as_users=as_users, setting=setting
+                )
+            finally:
+                await close_quietly(conn)
+        except Exception as exc:
+            if not connection_error(exc) or time.monotonic() >= deadline:
+                raise
+        await asyncio.sleep(0.5)
+
+
+def delete_timeout() -> float:
+    """Seconds one cleanup statement may take: generous, DELETEs on big tables are slow."""
+    return max(command_timeout(), DELETE_TIMEOUT_S)
+
+
+def connection_error(exc: BaseException) -> bool:
+    """Whether `exc` (or what it wraps) is a refused or lost connection; a timeout (a hung
+    server, where retrying only waits longer) is not."""
+    seen: BaseException | None = exc
+    for _ in range(10):  # the cause/context chain, bounded (it may loop)
+        if seen is None:
+            break
+        if isinstance(seen, TimeoutError):
+            return False
+        state = getattr(seen, "sqlstate", None)
+        if isinstance(state, str) and (state.startswith("08") or state in _LOST_STATES):
+            return True
+        if isinstance(seen, (OSError, EOFError, asyncpg.ConnectionDoesNotExistError)):
+            return True
+        text = str(seen).lower()
+        if isinstance(seen, asyncpg.InterfaceError) and ("closed" in text or "connection" in text):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+async def close_quietly(conn: asyncpg.Connection) -> None:
+    """Close within 1 s, else drop the socket (after a timeout, a graceful close waits for the
+    cancel request, which a hung server never answers)."""
     try:
-        return await remove_rows(conn, design=design, tag=tag, as_users=as_users, setting=setting)
-    finally:
-        await conn.close()
+        await conn.close(timeout=CLOSE_TIMEOUT_S)
+    except Exception:
+        conn.terminate()
 
 
 def clean_blocking(target: Target, design: Design, tag: RunTag | None) -> Removed:

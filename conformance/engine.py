@@ -2,6 +2,8 @@
 
 A check that raises is an `error` with a one-line reason, never a crash; `--read-only` turns
 writing checks into `skip`; a required column the harness cannot fill makes them `error`.
+After a check errors the server is probed: if it does not answer, the remaining checks are
+`error` without running (circuit breaker). A final pass removes what the run's checks left.
 """
 
 import asyncio
@@ -14,16 +16,18 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from chatgate import __version__
-from chatgate.dsn import mask_text
-from chatgate.errors import ChatgateError, SetupError
+from chatgate.dsn import command_timeout, mask_text
+from chatgate.errors import ChatgateError, SetupError, describe
 from chatgate.options import Settings
 from chatgate.target import Target
+from conformance.cleanup import clean_target, connection_error, count_rows
 from conformance.context import CheckContext
+from conformance.design import Design
 from conformance.discovery import discover, fill_problems
 from conformance.introspect import uses_tls
 from conformance.registry import REGISTRY, Check, Outcome, errored, skipped
 from conformance.snapshot import Snapshot, take_snapshot
-from conformance.tagging import new_run_id
+from conformance.tagging import RunTag, new_run_id
 from reports.result import CheckResult, RunResult, TargetInfo
 
 READ_ONLY_REASON = "--read-only: this check writes"
@@ -85,21 +89,27 @@ async def prepare(
 
 async def run_check(ctx: CheckContext, check: Check) -> CheckResult:
     """Run one check; exceptions and timeouts become `error` with a one-line reason."""
+    return (await _run_one(ctx, check))[0]
+
+
+async def _run_one(ctx: CheckContext, check: Check) -> tuple[CheckResult, bool]:
+    """The check's result, and whether it ran and ended in `error` (then the server is probed)."""
     t0 = time.perf_counter()
     outcome = _precondition(ctx, check)
+    ran = outcome is None
     if outcome is None:
         limit = TIMEOUT_S.get(ctx.settings.profile, 600.0)
+        cm = asyncio.timeout(limit)
         try:
-            outcome = await asyncio.wait_for(check.fn(ctx), timeout=limit)
-        except TimeoutError:
-            outcome = errored(f"timed out after {limit:.0f} s")
-        except ChatgateError as exc:
-            outcome = errored(exc.one_line())
+            async with cm:
+                outcome = await check.fn(ctx)
+        except TimeoutError as exc:
+            outcome = errored(f"timed out after {limit:.0f} s" if cm.expired() else reason(exc))
         except Exception as exc:
-            outcome = errored(one_line(exc))
+            outcome = errored(reason(exc))
         if not isinstance(outcome, Outcome):
             outcome = errored(f"check returned {type(outcome).__name__}, not an Outcome")
-    return CheckResult(
+    result = CheckResult(
         id=check.id,
         severity=check.severity,
         status=outcome.status,
@@ -107,6 +117,18 @@ async def run_check(ctx: CheckContext, check: Check) -> CheckResult:
         details=outcome.details,
         duration_ms=round((time.perf_counter() - t0) * 1000, 3),
     )
+    return result, ran and outcome.status == "error"
+
+
+def reason(exc: BaseException) -> str:
+    """One line for an exception: chatgate's own, a recognised driver failure, or Type: text."""
+    known = _known(exc)
+    return mask_text(known.one_line()) if known else one_line(exc)
+
+
+def _known(exc: BaseException) -> ChatgateError | None:
+    """`exc` if it is chatgate's own, else describe()'s reading of a driver failure."""
+    return exc if isinstance(exc, ChatgateError) else describe(exc, timeout_s=command_timeout())
 
 
 def _precondition(ctx: CheckContext, check: Check) -> Outcome | None:
@@ -126,7 +148,14 @@ async def run(ctx: CheckContext, checks: Sequence[Check], *, command: str = "che
     """Run `checks` in order and return the whole result (target, discovery, harness filled)."""
     started = dt.datetime.now(dt.UTC)
     t0 = time.perf_counter()
-    results = [await run_check(ctx, c) for c in checks]
+    results: list[CheckResult] = []
+    for i, c in enumerate(checks):
+        result, errored_out = await _run_one(ctx, c)
+        results.append(result)
+        if errored_out and (down := await unreachable(ctx.target)) is not None:
+            ctx.extras["unreachable"] = down
+            results += [_not_run(rest, c.id) for rest in checks[i + 1 :]]
+            break
     return RunResult(
         target=target_info(ctx),
         command=command,
@@ -152,7 +181,74 @@ async def check_target(target: Target, settings: Settings, *, command: str = "ch
             fix=f"use id prefixes such as {areas}",
         )
     ctx = await prepare(target, settings)
-    return await run(ctx, checks, command=command)
+    try:
+        return await run(ctx, checks, command=command)
+    finally:
+        if ctx.design is not None and not settings.read_only and any(c.writes for c in checks):
+            await final_cleanup(ctx)
+
+
+async def unreachable(target: Target) -> Exception | None:
+    """Why the server does not answer `SELECT 1` on a new connection within min(5, timeout) s."""
+    limit = min(5.0, command_timeout())
+    conn = None
+    try:
+        async with asyncio.timeout(limit):
+            conn = await target.connect(timeout=limit, command_timeout=limit)
+            await conn.fetchval("SELECT 1")
+        return None
+    except Exception as exc:
+        return exc
+    finally:
+        if conn is not None:
+            conn.terminate()
+
+
+def _not_run(check: Check, after: str) -> CheckResult:
+    """The result of a check the circuit breaker did not run."""
+    return CheckResult(
+        id=check.id,
+        severity=check.severity,
+        status="error",
+        summary=f"not run: server unreachable after {after}",
+        details={},
+        duration_ms=0.0,
+    )
+
+
+async def final_cleanup(ctx: CheckContext) -> None:
+    """Remove the run's rows per-check cleanups missed (retrying a restarting server); if that
+    fails, or the circuit breaker found the server hung, say on stderr what may be left."""
+    assert ctx.design is not None
+    tag, down = RunTag(ctx.run_id), ctx.extras.get("unreachable")
+    # A hung server (not a refused or lost connection): another try would only wait it out.
+    if isinstance(down, Exception) and not connection_error(down):
+        failure, left = down, None
+    else:
+        try:
+            await clean_target(ctx.target, ctx.design, tag)
+            return
+        except Exception as exc:
+            failure, left = exc, await _rows_left(ctx.target, ctx.design, tag)
+    if left == 0:  # e.g. a read-only role: nothing was written, nothing to remove
+        return
+    known = _known(failure)
+    problem = mask_text(" ".join(known.message.split())) if known else one_line(failure)
+    rows = f"{left} rows of this run may be left: " if left else ""
+    print(f"could not clean up: {problem}: {rows}run `chatgate clean`", file=sys.stderr)
+
+
+async def _rows_left(target: Target, design: Design, tag: RunTag) -> int | None:
+    """How many rows of the run are left (None: the server did not tell within 5 s)."""
+    try:
+        async with asyncio.timeout(min(5.0, command_timeout())):
+            conn = await target.connect()
+            try:
+                return (await count_rows(conn, design=design, tag=tag)).total
+            finally:
+                conn.terminate()
+    except Exception:
+        return None
 
 
 def target_info(ctx: CheckContext) -> TargetInfo:

@@ -13,7 +13,7 @@ import asyncpg  # type: ignore[import-untyped,unused-ignore]
 
 from chatgate.target import Target
 from conformance.access import ChatAccess, NewMessage
-from conformance.cleanup import remove_made_rows
+from conformance.cleanup import close_quietly, remove_made_rows
 from conformance.context import CheckContext
 from conformance.design import Design
 from conformance.registry import Outcome, errored, failed, passed
@@ -57,7 +57,7 @@ async def harness_session(ctx: CheckContext) -> AsyncIterator[Harness]:
         yield Harness(ctx, access, conn, limits)
     finally:
         try:
-            await _close(conn)
+            await close_quietly(conn)
         finally:
             await clean_run(ctx.target, access)
 
@@ -88,14 +88,7 @@ async def clean_run(target: Target, access: ChatAccess) -> None:
     try:
         await remove_made_rows(conn, access)
     finally:
-        await _close(conn)
-
-
-async def _close(conn: asyncpg.Connection) -> None:
-    try:
-        await conn.close(timeout=5)
-    except Exception:
-        conn.terminate()
+        await close_quietly(conn)
 
 
 async def property_failure(
@@ -110,7 +103,7 @@ async def property_failure(
             return body(facade, conn, seed)
         finally:
             with contextlib.suppress(Exception):
-                facade.loop.run_until_complete(conn.close(timeout=5))
+                facade.loop.run_until_complete(close_quietly(conn))
 
     return await in_thread(work)
 

@@ -1,8 +1,9 @@
 """The row-level-security probe: act as a role RLS applies to, and see what leaks.
 
-The role is --rls-role, or a temporary NOLOGIN role the harness creates (and drops) when the
-connecting role may. Every probe runs in a transaction that is rolled back: SET LOCAL ROLE, the
-user setting via set_config(..., true), unfiltered reads, then writes for another user.
+The role is --rls-role, or a temporary NOLOGIN role the harness creates when the connecting
+role may. Every probe runs in one transaction that is rolled back (the temporary role with it):
+SET LOCAL ROLE, the user setting via set_config(..., true), unfiltered reads, then writes for
+another user.
 """
 
 import contextlib
@@ -27,23 +28,27 @@ def rls_enabled(design: Design) -> bool:
 
 @contextlib.asynccontextmanager
 async def probe_role(h: Harness) -> AsyncIterator[str]:
-    """The role to probe as: --rls-role, or a temporary one created and dropped here."""
-    given = h.ctx.settings.rls_role
-    if given:
-        yield given
-        return
-    name = f"cg_rls_{h.access.tag.run_id}"
+    """--rls-role, or a temporary role, inside a transaction rolled back on exit.
+
+    CREATE ROLE is transactional: the temporary role and its grants vanish with the rollback,
+    so not even kill -9 can leave it behind.
+    """
     conn = h.conn
-    await conn.execute(f"CREATE ROLE {quote_ident(name)} NOLOGIN")
+    tx = conn.transaction()
+    await tx.start()
     try:
-        with contextlib.suppress(asyncpg.PostgresError):
-            await conn.execute(f"GRANT {quote_ident(name)} TO CURRENT_USER")
-        for stmt in _grants(h.design, quote_ident(name)):
-            await conn.execute(stmt)
+        name = h.ctx.settings.rls_role or f"cg_rls_{h.access.tag.run_id}"
+        if not h.ctx.settings.rls_role:
+            await conn.execute(f"CREATE ROLE {quote_ident(name)} NOLOGIN")
+            with contextlib.suppress(asyncpg.PostgresError):
+                async with conn.transaction():  # a savepoint: a refusal keeps the tx usable
+                    await conn.execute(f"GRANT {quote_ident(name)} TO CURRENT_USER")
+            for stmt in _grants(h.design, quote_ident(name)):
+                await conn.execute(stmt)
         yield name
     finally:
-        await conn.execute(f"DROP OWNED BY {quote_ident(name)}")
-        await conn.execute(f"DROP ROLE {quote_ident(name)}")
+        if not conn.is_closed():
+            await tx.rollback()
 
 
 def _grants(design: Design, role: str) -> list[str]:
@@ -201,15 +206,10 @@ async def run_rls_probe(h: Harness) -> Outcome:
                     f"cannot probe RLS: {reason}",
                     fix="pass --rls-role ROLE (a role RLS applies to)",
                 )
-            tx = h.conn.transaction()
-            await tx.start()
-            try:
-                await h.conn.execute(f"SET LOCAL ROLE {quote_ident(role)}")
-                await h.conn.execute("SELECT set_config($1, $2, true)", setting, str(ids["a"]))
-                leaks = await _reads(h, ids)
-                writes = await _writes(h, ids)
-            finally:
-                await tx.rollback()
+            await h.conn.execute(f"SET LOCAL ROLE {quote_ident(role)}")
+            await h.conn.execute("SELECT set_config($1, $2, true)", setting, str(ids["a"]))
+            leaks = await _reads(h, ids)
+            writes = await _writes(h, ids)
     except asyncpg.PostgresError as exc:
         return errored(
             f"RLS probe could not run: {error_text(exc)}",

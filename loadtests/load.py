@@ -35,6 +35,7 @@ from reports.result import RunResult
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 GRACE_S = 90.0  # startup (workers, discovery, users' setup) and shutdown beyond the run time
 CALIBRATE_S, CALIBRATE_USERS = 10.0, 20
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 WARMUP_S = 3.0  # measure_throughput: time for the users' setup before the measured seconds
 Progress = Callable[[dict[str, Any]], None]
 
@@ -166,11 +167,31 @@ def run_locust(
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
+            preexec_fn=die_with_parent(),
         )
         try:
             return _wait(proc, out, timeout_s, progress)
         finally:
             _stop_group(proc)
+
+
+def die_with_parent() -> Callable[[], None] | None:
+    """A preexec_fn giving the child SIGTERM when we die, even by SIGKILL (Linux only)."""
+    # PDEATHSIG fires when the creating thread ends: run_locust waits for the child in that
+    # thread. Locust's forked workers do not inherit it; the locustfile watches their parent.
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+    parent = os.getpid()
+
+    def preexec() -> None:
+        prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM))
+        if os.getppid() != parent:  # we died before the prctl took effect
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return preexec
 
 
 def _wait(

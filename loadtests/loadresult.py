@@ -1,7 +1,7 @@
 """The merged load file read back: exact stats per operation, the timeline, the verdicts."""
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +26,7 @@ class MergedLoad:
     locust: dict[str, int]
     complete: bool
     run_id: str
+    errors: dict[str, str] = field(default_factory=dict)  # operation -> first error message
 
     @property
     def requests(self) -> int:
@@ -53,6 +54,7 @@ def read_merged(path: Path) -> MergedLoad:
         locust=d.get("locust", {}),
         complete=bool(d.get("complete")),
         run_id=str(d.get("run_id", "")),
+        errors={str(k): str(v) for k, v in d.get("errors", {}).items()},
     )
 
 
@@ -70,11 +72,16 @@ def latency_stats(merged: MergedLoad, params: dict[str, Any]) -> dict[str, Laten
     return out
 
 
-def verdicts(latency: dict[str, LatencyStats], settings: Settings) -> list[CheckResult]:
-    """perf.history_p95 and perf.append_p95 (loadtests/verdicts.py) for the load run."""
-    from loadtests.verdicts import append_p95, history_p95
+def verdicts(
+    latency: dict[str, LatencyStats], settings: Settings, errors: dict[str, str] | None = None
+) -> list[CheckResult]:
+    """perf.history_p95 and perf.append_p95 for the load run, gated on failed requests too."""
+    from loadtests.verdicts import HISTORY, append_p95, failed_requests, history_p95
 
-    checks = [history_p95(latency, settings), append_p95(latency, settings)]
+    checks = [
+        failed_requests(history_p95(latency, settings), latency, HISTORY, errors or {}),
+        failed_requests(append_p95(latency, settings), latency, "append.", errors or {}),
+    ]
     for check in checks:
         check.details["source"] = "load"
     return checks
@@ -106,6 +113,7 @@ def build_result(
             **params,
             "requests": merged.requests,
             "failures": merged.failures,
+            "first_errors": merged.errors,
             "locust": merged.locust,
             "complete": merged.complete,
             "workers_totals": merged.workers,
@@ -127,7 +135,7 @@ def build_result(
         profile=settings.profile,
         harness=harness,
         discovery=design.to_dict(),
-        checks=verdicts(latency, settings),
+        checks=verdicts(latency, settings, merged.errors),
         latency=latency,
         series={"load_timeline": merged.timeline},
     )

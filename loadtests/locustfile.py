@@ -14,6 +14,7 @@ Exact latencies (microseconds) go to `--cg-out PATH` as JSON, merged across work
 import logging
 import os
 import random
+import re
 import subprocess
 import sys
 import time
@@ -23,6 +24,7 @@ from typing import Any
 
 from locust import constant, events, task
 from locust.env import Environment
+from locust.runners import STATE_RUNNING, STATE_SPAWNING
 
 from chatgate.dsn import parse_dsn
 from conformance.design import Design
@@ -38,6 +40,7 @@ EVENTS: Any = events  # Locust's hooks are untyped
 log = logging.getLogger("chatgate.load")
 logging.getLogger("psycopg").setLevel(logging.ERROR)  # rollbacks of users killed at the end
 USERS_PER_WORKER = 1000
+REPR = re.compile(r"^(\w+)\((['\"])(.*)\2\)$", re.S)  # Name('message') -> Name: message
 # Operation names, as `chatgate bench` names the same statements (loadtests/operations.py).
 HISTORY, APPEND = "history.latest50", "append.message"
 OPEN, RECENT, NEW = "conversation.open", "conversations.recent", "conversation.new"
@@ -152,12 +155,16 @@ def _interval(env: Environment) -> float:
 
 def _on_init(environment: Environment, **_kw: Any) -> None:
     install_collection(environment, lambda merger: _finish(environment, merger))
+    _quit_with_parent(environment)
     if _opt(environment, "cg_out") and not _opt(environment, "worker"):
         hooks(environment).test_start.add_listener(lambda **_k: _start_progress(environment))
 
 
 def _finish(environment: Environment, merger: Merger) -> None:
     """Write the merged result, print the exact percentiles, remove this run's rows."""
+    runner = environment.runner
+    if runner is not None and runner.state in (STATE_SPAWNING, STATE_RUNNING):
+        runner.stop()  # quitting mid-run (SIGTERM): no user may write after the cleanup
     meta = {
         "run_id": _opt(environment, "cg_run_id"),
         "rate": _opt(environment, "cg_rate"),
@@ -166,6 +173,7 @@ def _finish(environment: Environment, merger: Merger) -> None:
             "requests": environment.stats.total.num_requests,
             "failures": environment.stats.total.num_failures,
         },
+        "errors": first_errors(environment),
     }
     doc = merger.document(meta)
     if out := _opt(environment, "cg_out"):
@@ -174,6 +182,19 @@ def _finish(environment: Environment, merger: Merger) -> None:
         log.info("exact %s: %s", op, Recorder.decode(text).summary())
     if not _opt(environment, "cg_keep_data"):
         _cleanup(environment)
+
+
+def first_errors(environment: Environment) -> dict[str, str]:
+    """Per operation, the first error message Locust recorded (earliest first)."""
+    out: dict[str, str] = {}
+    for err in sorted(environment.stats.errors.values(), key=lambda e: e.first_seen or 0.0):
+        exc = err.error  # an exception here; the repr() text a worker shipped
+        if isinstance(exc, BaseException):
+            text = f"{type(exc).__name__}: {exc}"
+        else:
+            text = REPR.sub(r"\1: \3", str(exc))
+        out.setdefault(err.name, (text.strip().splitlines() or [""])[0][:500])
+    return out
 
 
 def _cleanup(environment: Environment) -> None:
@@ -192,6 +213,22 @@ def _cleanup(environment: Environment) -> None:
                 conn.execute(sql, params)
     except Exception as exc:  # cleanup must not hide the result
         log.warning("could not remove this run's rows (use `chatgate clean`): %s", exc)
+
+
+def _quit_with_parent(environment: Environment) -> None:
+    """Quit (stop users, write, clean up) once the process that started this one is gone."""
+    import gevent
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            gevent.sleep(1.0)
+        log.warning("parent process %d is gone; quitting", parent)
+        if environment.runner is not None:
+            environment.runner.quit()
+
+    gevent.spawn(watch)
 
 
 def _start_progress(environment: Environment) -> None:

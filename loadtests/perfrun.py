@@ -2,7 +2,7 @@
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -44,6 +44,8 @@ class BenchOptions:
     write_samples: int = 300
     progress: ProgressFactory | None = None
     notes: list[str] = field(default_factory=list)
+    clean_after: bool = False  # remove every harness row at the end
+    count_kept: bool = False  # count the harness rows left for the next bench
 
 
 async def seed_target(
@@ -78,7 +80,8 @@ async def bench_target(target: Target, settings: Settings, opts: BenchOptions) -
     """Seed if needed, measure, judge; the whole RunResult of a bench run."""
     started = datetime.now(UTC)
     t0 = time.perf_counter()
-    ctx = await prepare(target, settings)
+    # bench's --baseline is a result JSON (read by the CLI), not the snapshot prepare() reads
+    ctx = await prepare(target, replace(settings, baseline=None))
     assert ctx.design is not None
     design = ctx.design
     scale = shape.get_scale(opts.scale)
@@ -108,7 +111,8 @@ async def bench_target(target: Target, settings: Settings, opts: BenchOptions) -
         cal = await calibrate(
             target, design, subjects, measurements, config, scale=scale, seed=seed
         )
-    return build_result(
+    rows = await harness_rows(target, design, opts)
+    result = build_result(
         ctx,
         settings,
         opts,
@@ -120,6 +124,24 @@ async def bench_target(target: Target, settings: Settings, opts: BenchOptions) -
         started=started,
         seconds=time.perf_counter() - t0,
     )
+    if rows:
+        result.harness["harness_rows"] = rows
+    return result
+
+
+async def harness_rows(target: Target, design: Design, opts: BenchOptions) -> dict[str, Any]:
+    """With clean_after the harness rows removed, with count_kept those left; else nothing."""
+    from conformance.cleanup import clean_target, count_rows
+
+    if opts.clean_after:
+        return {"removed": (await clean_target(target, design, None)).as_dict()}
+    if not opts.count_kept:
+        return {}
+    conn = await target.connect()
+    try:
+        return {"kept": (await count_rows(conn, design=design, tag=None)).as_dict()}
+    finally:
+        await conn.close()
 
 
 async def measure(

@@ -11,6 +11,7 @@ SCALING_LIMIT = 1.5
 # p95 differences below this are timer/scheduler noise on a sub-millisecond read, not growth.
 NOISE_FLOOR_MS = 0.05
 HISTORY = "history."
+FAILURE_LIMIT = 0.01  # a load run fails when more of a group's requests than this failed
 
 
 def history_p95(latency: dict[str, LatencyStats], settings: Settings) -> CheckResult:
@@ -55,6 +56,57 @@ def append_p95(latency: dict[str, LatencyStats], settings: Settings) -> CheckRes
         f"append p95 {one.p95:.3f} ms {verb} {target:g} ms{extra}",
         details,
     )
+
+
+# Operations that are neither history reads nor appends count with the group they resemble:
+# failed reads gate the history verdict, failed writes the append verdict.
+READS = ("conversation.open", "conversations.recent")
+WRITES = ("setup", "new_conversation", "conversation.new")
+
+
+def failed_requests(
+    check: CheckResult,
+    latency: dict[str, LatencyStats],
+    prefix: str,
+    errors: dict[str, str],
+) -> CheckResult:
+    """Gate a load p95 verdict on the failed requests of its group (`prefix`* and kin)."""
+    kin = READS if prefix.startswith("history") else WRITES
+    group = {k: v for k, v in latency.items() if k.startswith(prefix)}
+    failed_kin = sum(v.errors for k, v in latency.items() if k in kin)
+    label = prefix.rstrip(".")
+    done, failed = sum(v.count for v in group.values()), sum(v.errors for v in group.values())
+    failed += failed_kin
+    total = done + failed
+    check.details.update(requests=total, failed_requests=failed)
+    if done == 0:
+        blocked = {k: v.errors for k, v in latency.items() if v.errors and k not in group}
+        if failed:
+            text = f"all {failed} {label} requests failed"
+        elif blocked:  # e.g. no conversation could be created, so none was read
+            parts = ", ".join(f"{k} {n}" for k, n in sorted(blocked.items()))
+            text = f"no {label} requests ran: earlier operations failed ({parts})"
+        else:
+            return check
+        op, message = first_error(errors, list(group) or sorted(blocked))
+        check.status, check.summary = "error", f"{text}; first error ({op}): {message}"
+        check.details["first_error"] = {"operation": op, "message": message}
+        return check
+    if failed / total > FAILURE_LIMIT:
+        check.status = "fail"
+        check.summary += (
+            f"; {failed} of {total} {label} requests failed "
+            f"({100 * failed / total:.1f}% > {100 * FAILURE_LIMIT:g}%)"
+        )
+    return check
+
+
+def first_error(errors: dict[str, str], ops: list[str]) -> tuple[str, str]:
+    """The first recorded error message among `ops` (any operation's when none of theirs)."""
+    for op, message in errors.items():  # in the order they first occurred
+        if op in ops:
+            return op, message
+    return next(iter(errors.items()), (ops[0] if ops else "?", "no error message recorded"))
 
 
 def history_scaling(series: list[dict[str, Any]]) -> CheckResult:

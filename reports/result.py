@@ -139,16 +139,21 @@ class RunResult:
 
     @classmethod
     def read(cls, path: str | Path) -> "RunResult":
-        """Read a result JSON file; ResultFileError (one line) when unreadable or corrupt."""
+        """Read a result JSON file; ResultFileError (one line, naming the file) when unusable."""
         try:
-            text = Path(path).read_text()
+            text = Path(path).read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise ResultFileError(f"{path} is not a text file (not UTF-8)") from None
         except OSError as exc:
             raise ResultFileError(f"cannot read {path}: {exc.strerror or exc}") from None
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise ResultFileError(f"{path} is not valid JSON (line {exc.lineno})") from None
-        return cls.from_dict(data)
+        try:
+            return cls.from_dict(data)
+        except ResultFileError as exc:
+            raise ResultFileError(f"{path}: {exc}") from None
 
 
 def _build(cls: Any, data: Any) -> Any:

@@ -35,6 +35,7 @@ def test_combine_keeps_one_verdict_per_id_and_the_worse_one() -> None:
 @pytest.mark.slow
 def test_run_on_the_embedded_default_writes_every_report(tmp_path: Path) -> None:
     out = tmp_path / "report"
+    baseline = _result().write(tmp_path / "old.json")  # a result baseline, not a snapshot
     proc = subprocess.run(
         [
             *CLI,
@@ -47,6 +48,8 @@ def test_run_on_the_embedded_default_writes_every_report(tmp_path: Path) -> None
             "4",
             "--profile",
             "quick",
+            "--baseline",
+            str(baseline),
         ],
         capture_output=True,
         text=True,

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from chatgate import __version__
-from chatgate.dsn import mask_text, set_command_timeout
+from chatgate.dsn import mask_text
 from chatgate.options import Settings, build_settings
 
 T = TypeVar("T")
@@ -32,12 +32,7 @@ def console_error(message: str) -> None:
 
 
 def settings(**values: Any) -> Settings:
-    """Settings from a command's keyword arguments plus config files.
-
-    A `timeout` value (the proposed shared `--timeout` option) sets the statement timeout of
-    every connection this process opens (chatgate.dsn.command_timeout)."""
-    if values.get("timeout") is not None:
-        set_command_timeout(values["timeout"])
+    """Settings from a command's keyword arguments plus config files."""
     return build_settings(values)
 
 

@@ -35,10 +35,11 @@ CHECK_OPTIONS = (
 @click_options(*CHECK_OPTIONS)
 def check(**values: Any) -> None:
     """Check a schema against the catalogue; exit 0 pass, 1 fail, 2 could not start."""
+    from conformance.cleanup import sigterm_as_interrupt
     from conformance.engine import check_target
 
     s = settings(**values)
-    with open_prepared_target(s) as target:
+    with sigterm_as_interrupt(), open_prepared_target(s) as target:
         result = run_async(check_target(target, s))
     print_result(result)
     write_outputs(result, s)

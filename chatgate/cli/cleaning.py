@@ -5,7 +5,7 @@ from typing import Any
 import click
 
 from chatgate.cli.app import app, echo, run_async, settings
-from chatgate.options import Settings, click_options
+from chatgate.options import TARGET, Settings, click_options
 from chatgate.target import Target, open_target
 
 
@@ -26,7 +26,7 @@ async def _clean(target: Target, s: Settings, *, dry_run: bool) -> dict[str, int
 
 
 @app.command()
-@click_options("dsn", "target", "pooled", "schema", "map", "debug")
+@click_options(*TARGET, "schema", "map", "debug")
 @click.option("--dry-run", is_flag=True, help="only count the harness rows")
 def clean(dry_run: bool, **values: Any) -> None:
     """Remove the rows of every chatgate run (users, conversations, messages it marked)."""

@@ -7,12 +7,12 @@ from rich.markup import escape
 
 from chatgate.cli.app import app, echo, run_async, settings
 from chatgate.doctor import SAMPLES, diagnose
-from chatgate.options import click_options
+from chatgate.options import TARGET, click_options
 from chatgate.target import open_target
 
 
 @app.command()
-@click_options("dsn", "target", "pooled", "debug")
+@click_options(*TARGET, "debug")
 @click.option(
     "--samples",
     type=click.IntRange(1, 10000),

@@ -123,13 +123,25 @@ def seed(scale: str, compare: bool, **values: Any) -> None:
 )
 @click.option("--calibrate", is_flag=True, help="also compare with pgbench and INSERT ... SELECT")
 @click.option("--samples", type=int, default=1_000, show_default=True, help="samples per read")
+@click.option(
+    "--clean-after",
+    is_flag=True,
+    help="remove the harness rows at the end (default: keep the seeded data for the next bench)",
+)
 def bench(
-    scale: str, client: str, engine: str, calibrate: bool, samples: int, **values: Any
+    scale: str,
+    client: str,
+    engine: str,
+    calibrate: bool,
+    samples: int,
+    clean_after: bool,
+    **values: Any,
 ) -> None:
     """Measure latencies on seeded data and judge perf.* (exit 1 when a must fails)."""
     from loadtests.perfrun import BenchOptions, bench_target
 
     s = settings(**values)
+    baseline = RunResult.read(s.baseline) if s.baseline else None  # a bad file fails first
     with open_prepared_target(s) as target, progress_bar(f"seeding {scale}") as bars:
         opts = BenchOptions(
             scale,
@@ -139,11 +151,28 @@ def bench(
             read_samples=samples,
             write_samples=max(samples // 3, 50),
             progress=bars,
+            clean_after=clean_after,
+            count_kept=target.kind == "dsn",  # embedded/docker data is the harness's own
         )
         result = run_async(bench_target(target, s, opts))
     print_bench(result)
-    write_bench_outputs(result, s)
+    write_bench_outputs(result, s, baseline)
+    print_harness_rows(result)
     raise click.exceptions.Exit(result.exit_code)
+
+
+def print_harness_rows(result: RunResult) -> None:
+    """What --clean-after removed (stdout), or the rows kept for the next bench (stderr)."""
+    rows = result.harness.get("harness_rows", {})
+    if "removed" in rows:
+        echo(f"removed {sum(rows['removed'].values())} harness rows (--clean-after)")
+    if kept := sum(rows.get("kept", {}).values()):
+        err_console.print(
+            f"kept {kept} seeded harness rows for the next bench; "
+            "remove them with `chatgate clean`",
+            soft_wrap=True,
+            highlight=False,
+        )
 
 
 def print_bench(result: RunResult) -> None:
@@ -195,9 +224,8 @@ def print_bench(result: RunResult) -> None:
     console.print(f"verdict: {result.verdict} in {result.duration_s:.1f} s")
 
 
-def write_bench_outputs(result: RunResult, s: Settings) -> None:
-    """--json, the reports (--md/--html/--junit) and the --baseline comparison."""
-    baseline = RunResult.read(s.baseline) if s.baseline else None
+def write_bench_outputs(result: RunResult, s: Settings, baseline: RunResult | None) -> None:
+    """--json, the reports (--md/--html/--junit) and the comparison with a result baseline."""
     if baseline is not None:
         from reports.compare import compare
         from reports.console import print_comparison

@@ -505,49 +505,7 @@ def wait_for(pred: Callable[[], Any], timeout: float, what: str, step: float = 0
 # --- known bugs in files this suite's owner does not own -------------------------------
 # (item-name pattern, reason). xfail(strict=False): the row keeps running and shows XPASS
 # once the fix lands; then delete the entry. Each is listed with its fix in docs/safety.md.
-KNOWN_BUGS: list[tuple[str, str]] = [
-    (
-        "test_bad_result_file[binary-*]",
-        "reports.result.RunResult.read does not catch UnicodeDecodeError",
-    ),
-    (
-        "test_bad_result_file[wrong-*]",
-        "reports.result.RunResult.read errors do not name the file",
-    ),
-    (
-        "test_bad_result_file[not-an-object-*]",
-        "reports.result.RunResult.read errors do not name the file",
-    ),
-    (
-        "test_statement_timeout_hit[doctor-*]",
-        "chatgate/doctor.py diagnose(): 'query failed' SetupError has no fix",
-    ),
-    (
-        "test_corrupt_baseline[run-wrong-format]",
-        "run --baseline: a bad baseline's error does not name the file (ResultFileError / "
-        "UnicodeDecodeError from reports.result.RunResult.read)",
-    ),
-    (
-        "test_corrupt_baseline[run-binary]",
-        "run --baseline: a bad baseline's error does not name the file (ResultFileError / "
-        "UnicodeDecodeError from reports.result.RunResult.read)",
-    ),
-    (
-        "test_read_only_role_asked_to_write[load-*]",
-        "load: every operation failed yet the verdict is PASS (perf.* skip when nothing was "
-        "measured; failures do not gate) - loadtests/loadresult.py build_result",
-    ),
-]
-
-
-KNOWN_BUGS += [
-    (
-        "test_server_frozen_behind_pooler_ends_within_the_timeout",
-        "conformance/engine.py run_check: asyncpg's statement timeout (TimeoutError) is "
-        "reported as 'timed out after 600 s', and no circuit breaker: after a lost or hung "
-        "server every remaining check waits its own connect + statement timeouts",
-    ),
-]
+KNOWN_BUGS: list[tuple[str, str]] = []
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -182,3 +182,53 @@ def test_bench_command_writes_result(
         assert sum(c for _, c in stats["histogram"]) == stats["count"]
     assert {c["id"] for c in data["checks"]} == PERF_IDS
     assert [r["conversation_length"] for r in data["series"]["scaling"]] == [100, 1_000, 4_000]
+
+
+@pytest.mark.db
+def test_bench_keeps_seeded_rows_unless_clean_after(
+    make_db: Callable[[], str], tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Seeded rows stay (one stderr line says so), --clean-after removes them; result baseline."""
+    import chatgate.cli.perf  # noqa: F401  (registers seed and bench)
+    from chatgate.cli import main
+    from conformance.cleanup import count_rows
+
+    dsn = make_db()
+    run(apply_sql(dsn, CHAT_SQL.read_text()))
+    design = run(design_of(dsn))
+
+    async def rows() -> int:
+        conn = await asyncpg.connect(url(dsn))
+        try:
+            return (await count_rows(conn, design=design, tag=None)).total
+        finally:
+            await conn.close()
+
+    def bench(*extra: str) -> str:
+        args = ["bench", "--dsn", dsn, "--scale", "tiny", "--samples", "20", *extra]
+        try:
+            main(args)
+        except SystemExit as exc:
+            assert exc.code in (0, 1, None)
+        return capfd.readouterr().err
+
+    err = bench("--json", str(tmp_path / "a.json"))
+    kept = run(rows())
+    assert kept > 5_000
+    assert f"kept {kept} seeded harness rows for the next bench" in err, err
+    assert "chatgate clean" in err
+    md = tmp_path / "b.md"
+    err = bench(
+        "--clean-after",
+        "--json",
+        str(tmp_path / "b.json"),
+        "--baseline",
+        str(tmp_path / "a.json"),
+        "--md",
+        str(md),
+    )
+    assert run(rows()) == 0 and "kept" not in err, err
+    assert "vs baseline" in md.read_text()  # the result JSON baseline reached the report
+    data = json.loads((tmp_path / "b.json").read_text())
+    assert "seeding" not in data["harness"]  # the second bench reused the first one's rows
+    assert sum(data["harness"]["harness_rows"]["removed"].values()) >= kept  # + appends

@@ -1,10 +1,13 @@
 """`chatgate load`: Locust users on the reference schema, exact merged latencies, verdicts."""
 
+import asyncio
 import json
 import os
 import random
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -30,7 +33,8 @@ from loadtests.load import (
     run_load,
     run_locust,
 )
-from reports.result import RunResult
+from loadtests.loadresult import verdicts
+from reports.result import LatencyStats, RunResult
 from tests.pg import TEST_HOME
 
 db_load = [pytest.mark.load, pytest.mark.db]
@@ -94,6 +98,30 @@ def test_merge_is_exact() -> None:
     for p in (50, 95, 99, 99.9):
         assert merged.percentile_ms(p) == single.percentile_ms(p)
     assert sum(r["ops"] for r in merger.timeline_rows()) == 10_000
+
+
+def _stats(op: str, count: int, errors: int) -> LatencyStats:
+    return LatencyStats(op, count, 1.0, 2.0, 3.0, 4.0, errors=errors)
+
+
+def test_failed_requests_gate_the_load_verdicts() -> None:
+    """All of a group failed: error with the first message; more than 1% failed: fail."""
+    denied = {"setup": "InsufficientPrivilege: permission denied for table users"}
+    nothing = {"setup": _stats("setup", 0, 2), "new_conversation": _stats("x", 0, 9)}
+    history, append = verdicts(nothing, Settings(), denied)
+    assert history.status == append.status == "error"
+    assert "permission denied for table users" in history.summary, history.summary
+    latency = {
+        "history.latest50": _stats("history.latest50", 288, 12),
+        "append.message": _stats("append.message", 0, 5),
+    }
+    history, append = verdicts(latency, Settings(), {"append.message": "boom"})
+    assert history.status == "fail"
+    assert "12 of 300 history requests failed (4.0% > 1%)" in history.summary
+    assert append.status == "error" and append.summary.endswith("(append.message): boom")
+    latency["history.latest50"] = _stats("history.latest50", 297, 3)
+    assert verdicts(latency, Settings())[0].status == "pass"  # exactly 1% is allowed
+    assert verdicts({}, Settings())[0].status == "skip"
 
 
 def test_parse_duration() -> None:
@@ -218,9 +246,9 @@ CLI = "import chatgate.cli.load; from chatgate.cli import main; main()"
 @pytest.mark.slow
 @pytest.mark.load
 @pytest.mark.db
-@pytest.mark.parametrize("workers", [0, 2])
-def test_acceptance_embedded_default(workers: int, tmp_path: Path) -> None:
-    """`chatgate load --users 20 --duration 30s [--workers 2]` on the embedded default."""
+@pytest.mark.parametrize(("workers", "duration"), [(0, "12s"), (2, "30s")])
+def test_acceptance_embedded_default(workers: int, duration: str, tmp_path: Path) -> None:
+    """`chatgate load --users 20 --duration 30s --workers 2` (and a shorter single process)."""
     env = {**os.environ, "CHATGATE_HOME": str(TEST_HOME / "load-home")}
     env.pop("CHATGATE_DSN", None)
     out = tmp_path / "r.json"
@@ -232,7 +260,7 @@ def test_acceptance_embedded_default(workers: int, tmp_path: Path) -> None:
         "--users",
         "20",
         "--duration",
-        "30s",
+        duration,
         "--workers",
         str(workers),
         "--json",
@@ -283,3 +311,71 @@ def test_calibration_hook(ref_dsn: str, monkeypatch: pytest.MonkeyPatch) -> None
         design, _ = asyncio.run(discover_design(target, Settings()))
         out = asyncio.run(load.calibration_hook(target, design, {}))
     assert out["locust_ops_per_s"] > 0 and out["seconds"] == 3.0
+
+
+def _harness_rows(dsn: str) -> int:
+    """Every harness row (any run) in the database."""
+    from conformance.cleanup import count_rows
+    from loadtests.designfile import discover_design
+
+    async def count() -> int:
+        with Target("dsn", parse_dsn(dsn)) as target:
+            design, _ = await discover_design(target, Settings())
+            conn = await target.connect()
+            try:
+                return (await count_rows(conn, design=design, tag=None)).total
+            finally:
+                await conn.close()
+
+    return asyncio.run(count())
+
+
+def _gone(pids: list[int]) -> bool:
+    for pid in pids:
+        try:
+            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                return False
+        except psutil.NoSuchProcess:
+            continue
+    return True
+
+
+@pytest.mark.slow
+@pytest.mark.load
+@pytest.mark.db
+def test_locust_dies_with_a_killed_chatgate(make_db: Callable[[], str], tmp_path: Path) -> None:
+    """`kill -9` of chatgate mid-run: no Locust process survives it; `clean` removes the rest."""
+    dsn = make_db()
+    ensure_reference_schema(Target("dsn", parse_dsn(dsn)))
+    code = "from chatgate.cli import main; main()"
+    cmd = [sys.executable, "-c", code, "load", "--dsn", dsn, "--users", "3", "--duration", "60s"]
+    cmd += ["--think", "0.2", "--workers", "1"]
+    with open(tmp_path / "out.log", "w") as log:
+        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while _harness_rows(dsn) == 0:  # the users are writing: Locust runs
+            assert proc.poll() is None and time.monotonic() < deadline, (
+                tmp_path / "out.log"
+            ).read_text()
+            time.sleep(0.5)
+        locust = [p.pid for p in psutil.Process(proc.pid).children(recursive=True)]
+        assert len(locust) >= 2, locust  # the master and its worker
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while not _gone(locust):
+            assert time.monotonic() < deadline, f"Locust outlived chatgate: {locust}"
+            time.sleep(0.2)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    clean = subprocess.run(
+        [sys.executable, "-c", code, "clean", "--dsn", dsn],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert _harness_rows(dsn) == 0
