@@ -1,8 +1,7 @@
 """Discovery: map a `Snapshot` onto the logical chat design (the spec's discovery rules).
 
-Nothing is guessed silently: every decision is written to `Design.notes`. A required unknown
-column the harness cannot fill is a `Fill` with neither `sql` nor `synthetic`; `fill_problems`
-turns those into the error the writing checks report.
+Nothing is guessed silently: every decision is written to `Design.notes`. Required columns the
+spec does not name are filled by `conformance.fills`.
 """
 
 import re
@@ -15,7 +14,6 @@ from conformance.design import (
     LOGICAL_COLUMNS,
     ColumnInfo,
     Design,
-    Fill,
     KeyKind,
     OrderRule,
     TableRef,
@@ -26,15 +24,6 @@ INTEGER_TYPES = frozenset({"int2", "int4", "int8"})
 TEXT_TYPES = frozenset({"text", "varchar", "bpchar", "name", "citext"})
 TIME_TYPES = frozenset({"timestamp", "timestamptz"})
 JSON_TYPES = frozenset({"json", "jsonb"})
-SYNTHETIC: dict[str, str] = {
-    **dict.fromkeys(TEXT_TYPES, "text"),
-    **dict.fromkeys(INTEGER_TYPES, "integer"),
-    "bool": "boolean",
-    "uuid": "uuid",
-    "date": "timestamp",
-    **dict.fromkeys(TIME_TYPES, "timestamp"),
-    **dict.fromkeys(JSON_TYPES, "json"),
-}
 T = TypeVar("T")
 CHAT_TABLES = ("users", "conversations", "messages")
 _LITERAL = re.compile(r"'((?:[^']|'')*)'")
@@ -59,6 +48,8 @@ def split_qualified(value: str) -> tuple[str | None, str]:
 
 def discover(snapshot: Snapshot, settings: Settings) -> Design:
     """Find the chat tables, columns, keys, order key, roles, RLS and fills in `snapshot`."""
+    from conformance.fills import required_fills  # fills builds on this module's name rules
+
     notes: list[str] = []
     schema = _schema(snapshot, settings, notes)
     table_map, column_map = _parse_map(settings.map)
@@ -72,7 +63,7 @@ def discover(snapshot: Snapshot, settings: Settings) -> Design:
     order_key, rule = _order_key(tables["messages"], columns["messages"], settings, notes)
     roles = _roles(snapshot, tables["messages"], columns["messages"].get("role"), notes)
     rls = {k: _rls(t) for k, t in tables.items()}
-    extra, fills = _fills(tables, columns, order_key, settings.fill, notes)
+    extra, fills = required_fills(tables, columns, order_key, settings.fill, notes)
     return Design(
         schema=schema,
         tables=refs,
@@ -86,20 +77,6 @@ def discover(snapshot: Snapshot, settings: Settings) -> Design:
         extra_required=extra,
         notes=tuple(notes),
     )
-
-
-def fill_problems(design: Design) -> tuple[str, ...]:
-    """One message per required column the harness cannot fill (writing checks error)."""
-    out = []
-    for f in design.fills:
-        if f.sql is None and f.synthetic is None:
-            col = next(c for c in design.extra_required.get(f.table, ()) if c.name == f.column)
-            out.append(
-                f"{f.table}.{f.column} ({col.type}) is NOT NULL without a default and "
-                f"chatgate cannot make a value for it; supply one with "
-                f"--fill {f.table}.{f.column}=SQL_EXPRESSION"
-            )
-    return tuple(out)
 
 
 def _schema(snapshot: Snapshot, settings: Settings, notes: list[str]) -> str:
@@ -398,77 +375,3 @@ def _rls(table: Table) -> dict[str, object]:
             for p in table.policies
         ],
     }
-
-
-def _fills(
-    tables: dict[str, Table],
-    columns: dict[str, dict[str, ColumnInfo]],
-    order_key: tuple[str, ...],
-    given: Mapping[str, str],
-    notes: list[str],
-) -> tuple[dict[str, tuple[ColumnInfo, ...]], tuple[Fill, ...]]:
-    user_sql = _resolve_fills(tables, given)
-    extra: dict[str, tuple[ColumnInfo, ...]] = {}
-    fills: list[Fill] = []
-    for logical, table in tables.items():
-        known = {c.name for lc, c in columns[logical].items() if lc != "id"}
-        if logical == "messages":
-            known |= set(order_key)
-        fk_cols = {c for con in table.constraints_of("foreign key") for c in con.columns}
-        required = [c for c in table.columns if c.name not in known and _required(c)]
-        extra[logical] = tuple(column_info(c) for c in required)
-        for col in required:
-            fills.append(_fill(logical, col, col.name in fk_cols, user_sql, notes))
-        for (lt, cname), sql in user_sql.items():
-            if lt == logical and cname not in {c.name for c in required}:
-                fills.append(Fill(logical, cname, sql=sql))
-                notes.append(f"{logical}.{cname} filled with {sql} (--fill)")
-    return {k: v for k, v in extra.items() if v}, tuple(fills)
-
-
-def _required(col: Column) -> bool:
-    return not col.nullable and col.default is None and not col.identity and not col.generated
-
-
-def _fill(
-    logical: str,
-    col: Column,
-    is_fk: bool,
-    user_sql: dict[tuple[str, str], str],
-    notes: list[str],
-) -> Fill:
-    sql = user_sql.get((logical, col.name))
-    if sql is not None:
-        notes.append(f"{logical}.{col.name} filled with {sql} (--fill)")
-        return Fill(logical, col.name, sql=sql)
-    kind = SYNTHETIC.get(col.base)
-    if kind is None or is_fk:
-        why = "a foreign key" if is_fk else f"type {col.type}"
-        notes.append(
-            f"{logical}.{col.name} is required and cannot be synthesized ({why}): "
-            f"writing checks error until --fill {logical}.{col.name}=SQL"
-        )
-        return Fill(logical, col.name)
-    notes.append(
-        f"{logical}.{col.name} ({col.type}) is required: filled with a synthetic {kind} value"
-    )
-    return Fill(logical, col.name, synthetic=kind)
-
-
-def _resolve_fills(
-    tables: dict[str, Table], given: Mapping[str, str]
-) -> dict[tuple[str, str], str]:
-    out: dict[tuple[str, str], str] = {}
-    for key, sql in given.items():
-        tname, dot, cname = key.rpartition(".")
-        logical = next((lt for lt, t in tables.items() if tname in (lt, t.name, t.key)), None)
-        if not dot or logical is None:
-            raise SetupError(
-                f"--fill {key}: unknown table {tname or key!r}",
-                fix="write --fill TABLE.COLUMN=SQL with a chat table",
-            )
-        col, _ = _match(cname, _by_name(tables[logical]))
-        if col is None:
-            raise SetupError(f"--fill {key}: {tables[logical].key} has no column {cname!r}")
-        out[(logical, col.name)] = sql
-    return out

@@ -23,7 +23,8 @@ from chatgate.target import Target
 from conformance.cleanup import clean_target, connection_error, count_rows
 from conformance.context import CheckContext
 from conformance.design import Design
-from conformance.discovery import discover, fill_problems
+from conformance.discovery import discover
+from conformance.fills import fill_problems
 from conformance.introspect import uses_tls
 from conformance.registry import REGISTRY, Check, Outcome, errored, skipped
 from conformance.snapshot import Snapshot, take_snapshot

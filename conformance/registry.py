@@ -3,11 +3,13 @@
     @check("structure.tables", "must", "conversations and messages exist")
     async def tables(ctx: CheckContext) -> Outcome: ...
 
+Checks are in catalogue order: registration order, except that `after=` places a check right
+after an already registered one (an area split over several modules keeps the spec's order).
 `checks.md` (the catalogue) is generated from this registry: see `conformance.catalogue_doc`.
 """
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from reports.result import Severity, Status
@@ -64,17 +66,28 @@ REGISTRY: dict[str, Check] = {}
 
 
 def check(
-    check_id: str, severity: Severity, doc: str, *, writes: bool = False
+    check_id: str, severity: Severity, doc: str, *, writes: bool = False, after: str = ""
 ) -> Callable[[CheckFn], CheckFn]:
-    """Register `fn` as the implementation of `check_id`."""
+    """Register `fn` as `check_id`: last in catalogue order, or right after check `after`."""
 
     def register(fn: CheckFn) -> CheckFn:
         if check_id in REGISTRY:
             raise ValueError(f"check {check_id} registered twice")
-        REGISTRY[check_id] = Check(check_id, severity, doc, fn, writes, len(REGISTRY))
+        _place(Check(check_id, severity, doc, fn, writes), after)
         return fn
 
     return register
+
+
+def _place(new: Check, after: str) -> None:
+    """Insert `new` into REGISTRY (kept in catalogue order) and renumber `order`."""
+    if after and after not in REGISTRY:
+        raise ValueError(f"check {new.id} is placed after {after}, which is not registered")
+    checks = list(REGISTRY.values())
+    at = list(REGISTRY).index(after) + 1 if after else len(checks)
+    checks.insert(at, new)
+    REGISTRY.clear()
+    REGISTRY.update({c.id: replace(c, order=i) for i, c in enumerate(checks)})
 
 
 def selected(only: tuple[str, ...] = (), *, read_only: bool = False) -> list[Check]:

@@ -6,6 +6,6 @@ gets one line here: a plain import, so a broken module fails loudly instead of s
 dropping its checks.
 """
 
-from conformance.checks import cascade, isolation, ordering, plan, structure, time_checks
+from conformance.checks import cascade, indexes, isolation, ordering, plan, structure, time_checks
 
-__all__ = ["cascade", "isolation", "ordering", "plan", "structure", "time_checks"]
+__all__ = ["cascade", "indexes", "isolation", "ordering", "plan", "structure", "time_checks"]

@@ -8,11 +8,12 @@ import dataclasses
 from collections.abc import Mapping
 
 from chatgate.errors import SetupError
+from conformance.changes import Change, diff
 from conformance.context import CheckContext
 from conformance.design import Design
 from conformance.discovery import discover
 from conformance.registry import CheckFn, Outcome, failed, passed
-from conformance.snapshot import Change, Snapshot
+from conformance.snapshot import Snapshot
 
 
 def chat_tables(snapshot: Snapshot, designs: list[Design]) -> set[str]:
@@ -37,8 +38,6 @@ async def compare_baseline(
     ctx: CheckContext, baseline: Snapshot, must_checks: Mapping[str, CheckFn]
 ) -> Outcome:
     """The verdict of structure.protected_tables against `baseline`."""
-    from conformance.snapshot import diff
-
     assert isinstance(ctx.snapshot, Snapshot) and ctx.design is not None
     current = restrict(ctx.snapshot, baseline.schemas)
     old_ctx = _context(ctx, baseline)

@@ -1,17 +1,15 @@
 """The structural checks: read-only verdicts on the snapshot and the discovered design.
 
 Every outcome's details name the evidence: the index or constraint that satisfied the check,
-or what was found instead.
+or what was found instead. The index checks of this area are in `conformance.checks.indexes`.
 """
 
-import dataclasses
 from typing import Any
 
 from chatgate.errors import SetupError
 from conformance.context import CheckContext
 from conformance.design import Design
 from conformance.discovery import (
-    INTEGER_TYPES,
     JSON_TYPES,
     TEXT_TYPES,
     TIME_TYPES,
@@ -19,8 +17,8 @@ from conformance.discovery import (
     normalize,
     role_restriction,
 )
-from conformance.registry import Outcome, check, failed, passed, skipped
-from conformance.snapshot import Constraint, Index, Snapshot, Table
+from conformance.registry import REGISTRY, Outcome, check, failed, passed, skipped
+from conformance.snapshot import Constraint, Snapshot, Table
 
 REQUIRED = {
     "conversations": ("id", "user_id", "created_at"),
@@ -51,41 +49,6 @@ def _tables(ctx: CheckContext) -> tuple[Design, Table, Table]:
 def _col(design: Design, table: str, logical: str) -> str:
     col = design.col(table, logical)
     return col.name if col else f"<no {table}.{logical}>"
-
-
-def _index_text(i: Index) -> dict[str, Any]:
-    return {
-        "name": i.name,
-        "definition": i.definition,
-        "valid": i.valid,
-        "partial": i.predicate is not None,
-    }
-
-
-def _leading(table: Table, *cols: str) -> tuple[Index | None, list[dict[str, Any]]]:
-    """A usable btree index leading with `cols`, and every near miss with its reason."""
-    misses = []
-    for idx in table.indexes:
-        if not idx.leads_with(*cols):
-            continue
-        if idx.usable and idx.method == "btree":
-            return idx, []
-        why = "invalid" if not idx.valid else "partial" if idx.predicate else idx.method
-        misses.append({**_index_text(idx), "rejected": why})
-    return None, misses
-
-
-def _index_outcome(table: Table, cols: tuple[str, ...], what: str) -> Outcome:
-    idx, misses = _leading(table, *cols)
-    lead = ", ".join(cols)
-    if idx is not None:
-        return passed(f"{idx.name} leads with ({lead})", index=_index_text(idx))
-    found = [_index_text(i) for i in table.indexes]
-    return failed(
-        f"no valid btree index on {table.key} leads with ({lead}) {what}",
-        rejected=misses,
-        indexes=found,
-    )
 
 
 def _fks_to(table: Table, target: Table, column: str) -> list[Constraint]:
@@ -260,56 +223,6 @@ async def role_check(ctx: CheckContext) -> Outcome:
 
 
 @check(
-    "structure.history_index",
-    "must",
-    "a valid btree index on messages leads with (conversation_id, first column of the order key)",
-)
-async def history_index(ctx: CheckContext) -> Outcome:
-    design, _, msgs = _tables(ctx)
-    cols = (_col(design, "messages", "conversation_id"), design.order_key[0])
-    out = _index_outcome(msgs, cols, "(the history read)")
-    return dataclasses.replace(out, details={**out.details, "order_key": list(design.order_key)})
-
-
-@check(
-    "structure.order_key",
-    "should",
-    "the order key is a unique per-conversation integer (--order-key, or a unique "
-    "(conversation_id, integer) key), not a timestamp",
-)
-async def order_key(ctx: CheckContext) -> Outcome:
-    design, _, msgs = _tables(ctx)
-    key = list(design.order_key)
-    rule = next((n for n in design.notes if n.startswith("order key")), "")
-    first = msgs.column(design.order_key[0])
-    if design.order_rule == "timestamp" or first is None or first.base not in INTEGER_TYPES:
-        return failed(
-            f"history order falls back to {tuple(key)}: no unique (conversation_id, integer) key",
-            order_key=key,
-            rule=rule,
-        )
-    how = "--order-key" if design.order_rule == "option" else "unique (conversation_id, key)"
-    return passed(f"{first.name} ({first.type}) from {how}", order_key=key, rule=rule)
-
-
-@check("structure.owner_index", "must", "an index on conversations leads with user_id")
-async def owner_index(ctx: CheckContext) -> Outcome:
-    design, conv, _ = _tables(ctx)
-    return _index_outcome(conv, (_col(design, "conversations", "user_id"),), "(owner lookups)")
-
-
-@check(
-    "structure.recent_index", "should", "an index on conversations leads with (user_id, updated_at)"
-)
-async def recent_index(ctx: CheckContext) -> Outcome:
-    design, conv, _ = _tables(ctx)
-    if not design.has("conversations", "updated_at"):
-        return failed(f"{conv.key} has no updated_at column")
-    cols = (_col(design, "conversations", "user_id"), _col(design, "conversations", "updated_at"))
-    return _index_outcome(conv, cols, "(recent conversations)")
-
-
-@check(
     "structure.timestamptz",
     "should",
     "every created_at/updated_at column of the chat tables (and users) is timestamp with time zone",
@@ -390,16 +303,17 @@ async def protected_tables(ctx: CheckContext) -> Outcome:
     baseline = ctx.extras.get("baseline")
     if not isinstance(baseline, Snapshot):
         baseline = Snapshot.read(ctx.settings.baseline)
-    return await compare_baseline(ctx, baseline, MUST_CHECKS)
+    must_checks = {cid: REGISTRY[cid].fn for cid in MUST_CHECKS}
+    return await compare_baseline(ctx, baseline, must_checks)
 
 
-MUST_CHECKS = {
-    "structure.tables": tables,
-    "structure.columns": columns,
-    "structure.primary_keys": primary_keys,
-    "structure.conversation_fk": conversation_fk,
-    "structure.cascade_rule": cascade_rule,
-    "structure.role_check": role_check,
-    "structure.history_index": history_index,
-    "structure.owner_index": owner_index,
-}
+MUST_CHECKS = (
+    "structure.tables",
+    "structure.columns",
+    "structure.primary_keys",
+    "structure.conversation_fk",
+    "structure.cascade_rule",
+    "structure.role_check",
+    "structure.history_index",
+    "structure.owner_index",
+)

@@ -6,7 +6,7 @@ from itertools import pairwise
 import asyncpg
 import pytest
 
-from conformance.discovery import fill_problems
+from conformance.fills import fill_problems
 from conformance.tagging import is_harness_id
 from loadtests import shape
 from loadtests.baseline import compare_rates, insert_select_sql

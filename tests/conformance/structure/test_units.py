@@ -5,9 +5,10 @@ import pytest
 from chatgate.errors import SetupError
 from chatgate.options import Settings
 from conformance.catalogue_doc import DOC_PATH, render
+from conformance.changes import diff
 from conformance.checks.plan import _compares, judge
 from conformance.discovery import check_labels, discover, normalize, split_qualified
-from conformance.snapshot import Column, Constraint, Index, Snapshot, Table, diff
+from conformance.snapshot import Column, Constraint, Index, Snapshot, Table
 
 
 def test_docs_checks_md_is_generated_from_the_registry() -> None:
