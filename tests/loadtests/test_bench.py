@@ -99,10 +99,17 @@ def test_generic_plan_trap_is_flagged_and_reference_like_is_not(
     good_series, good_plan = run(_scaling(good, 300))
     assert "BitmapAnd" in trap_plan and "Sort" in trap_plan  # the field notes' generic plan
     assert "BitmapAnd" not in good_plan
-    trap_verdict, good_verdict = history_scaling(trap_series), history_scaling(good_series)
+    trap_verdict = history_scaling(trap_series)
     assert trap_verdict.status == "fail", trap_verdict.summary
-    assert trap_verdict.details["ratio"] > 2 * good_verdict.details["ratio"]
+    # Medians, not the verdict's p95: at this tiny scale a loaded machine's p95 is noise.
+    assert p50_growth(trap_series) > 2 * p50_growth(good_series), (trap_series, good_series)
     assert [r["conversation_length"] for r in trap_series] == [100, 1_000, 4_000]
+
+
+def p50_growth(series: list[dict[str, Any]]) -> float:
+    """Median latency of the longest conversation over the shortest's."""
+    rows = sorted(series, key=lambda r: r["conversation_length"])
+    return float(rows[-1]["p50"]) / float(rows[0]["p50"])
 
 
 @pytest.mark.db
