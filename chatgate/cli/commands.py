@@ -4,6 +4,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from rich.markup import escape
 
 from chatgate.cli.app import app, echo, err_console, settings
 from chatgate.cli.checking import print_result
@@ -75,7 +76,12 @@ def run(
         load=load_seconds > 0,
         keep_data=keep_data,
     )
-    result = run_job(s, plan, say=lambda m: err_console.print(f"[bold cyan]>[/] {mask_text(m)}"))
+
+    def say(message: str) -> None:
+        err_console.print(f"[bold cyan]>[/] {escape(mask_text(message))}", soft_wrap=True)
+
+    result = run_job(s, plan, say=say)
+    say(f"4/4 reports in {out}")
     json_path = result.write(out / "result.json")
     paths = write_reports(
         result,
