@@ -390,24 +390,21 @@ def roles(pg_admin: str, chat_db: str) -> Iterator[dict[str, str]]:
 @pytest.fixture(scope="session")
 def neon_stack() -> Iterator[Any]:
     """A running stack with the reference schema (skipped without postgres/pgbouncer)."""
-    import shutil
-    import tempfile
+    from tests.neon.conftest import running_stack
 
-    from chatgate.neon import NeonStack, missing
-    from tests.neon.conftest import free_port_base
-
-    if reason := missing():
-        pytest.skip(reason)
-    base = Path(tempfile.mkdtemp(prefix="cg-hx-neon-", dir="/tmp"))
-    base.chmod(0o755)
-    stack = NeonStack(base / "neon")
-    try:
-        stack.start(rtt_ms=1.0, suspend_after=0, port_base=free_port_base())
+    with running_stack(rtt_ms=1.0, suspend_after=0) as stack:
         apply_reference(stack.dsn(pooled=False))
         yield stack
-    finally:
-        stack.stop()
-        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def own_neon_stack() -> Iterator[Any]:
+    """A stack of this test's own, for faults that stop, freeze or restart its parts."""
+    from tests.neon.conftest import running_stack
+
+    with running_stack(rtt_ms=1.0, suspend_after=0) as stack:
+        apply_reference(stack.dsn(pooled=False))
+        yield stack
 
 
 # --- row accounting --------------------------------------------------------------------

@@ -346,22 +346,22 @@ def bouncer_dsn(stack: Any) -> str:
 
 @pytest.mark.neon
 @pytest.mark.slow
-def test_pooler_restarted_mid_run(neon_stack: Any, tmp_path: Path) -> None:
+def test_pooler_restarted_mid_run(own_neon_stack: Any, tmp_path: Path) -> None:
     from chatgate.neon.server import bouncer_start, bouncer_stop
     from chatgate.neon.tools import find_tools
 
     if "check" not in registered():
         pytest.skip("no check command")
-    direct = neon_stack.dsn(pooled=False)
+    direct = own_neon_stack.dsn(pooled=False)
     before = ordinary(direct)
-    dsn = neon_stack.dsn(pooled=True)
+    dsn = own_neon_stack.dsn(pooled=True)
     args = [*runner_args("check", dsn, tmp_path), "--profile", "ci", *BUSY]
     t0 = time.monotonic()
     proc = start_cli(args, cwd=tmp_path)
     try:
         time.sleep(2.5)
         assert proc.poll() is None, "the run ended before the fault"
-        layout = neon_stack.layout
+        layout = own_neon_stack.layout
         assert bouncer_stop(layout)
         bouncer_start(layout, layout.load(), find_tools())
     finally:
@@ -391,23 +391,23 @@ def frozen_postgres(stack: Any) -> Iterator[None]:
 @pytest.mark.neon
 @pytest.mark.slow
 def test_server_frozen_behind_pooler_ends_within_the_timeout(
-    neon_stack: Any, tmp_path: Path
+    own_neon_stack: Any, tmp_path: Path
 ) -> None:
     """PostgreSQL hangs mid-check behind PgBouncer (SIGSTOP): with CHATGATE_TIMEOUT=3 it must end
     soon after (not after PgBouncer's query_wait_timeout, nor N checks x the timeout), with
     reasons that say what happened; after the server is back, nothing is left behind."""
     if "check" not in registered():
         pytest.skip("no check command")
-    direct = neon_stack.dsn(pooled=False)
+    direct = own_neon_stack.dsn(pooled=False)
     before = ordinary(direct)
-    dsn = bouncer_dsn(neon_stack)
+    dsn = bouncer_dsn(own_neon_stack)
     only = ["--only", "isolation.scoped_reads,isolation.cross_tenant_write"]
     args = [*runner_args("check", dsn, tmp_path), "--profile", "ci", *only, "--json"]
     args.append(str(tmp_path / "r.json"))
     t0 = time.monotonic()
     proc = start_cli(args, cwd=tmp_path, env=base_env(CHATGATE_TIMEOUT="3"))
     wait_for(lambda: any(harness_rows(direct).values()), 60, "harness rows", step=0.02)
-    with frozen_postgres(neon_stack):
+    with frozen_postgres(own_neon_stack):
         frozen = time.monotonic()
         run = finish(proc, args, t0, timeout=300)
         ended = time.monotonic() - frozen
@@ -424,7 +424,7 @@ def test_server_frozen_behind_pooler_ends_within_the_timeout(
 @pytest.mark.neon
 @pytest.mark.slow
 def test_server_stopped_behind_pooler_ends_within_the_timeout(
-    neon_stack: Any, tmp_path: Path
+    own_neon_stack: Any, tmp_path: Path
 ) -> None:
     """PostgreSQL stopped (pg_ctl stop) behind PgBouncer mid-check: PgBouncer's failed
     logins end the run quickly (not query_wait_timeout); after restart nothing is left."""
@@ -433,15 +433,22 @@ def test_server_stopped_behind_pooler_ends_within_the_timeout(
 
     if "check" not in registered():
         pytest.skip("no check command")
-    direct = neon_stack.dsn(pooled=False)
+    direct = own_neon_stack.dsn(pooled=False)
     before = ordinary(direct)
-    dsn = bouncer_dsn(neon_stack)
+    dsn = bouncer_dsn(own_neon_stack)
     args = [*runner_args("check", dsn, tmp_path), "--profile", "ci", *BUSY]
     t0 = time.monotonic()
     proc = start_cli(args, cwd=tmp_path, env=base_env(CHATGATE_TIMEOUT="5"))
-    layout, tools = neon_stack.layout, find_tools()
+    layout, tools = own_neon_stack.layout, find_tools()
     try:
-        wait_for(lambda: any(harness_rows(direct).values()), 60, "harness rows", step=0.02)
+        wait_for(
+            lambda: proc.poll() is not None or any(harness_rows(direct).values()),
+            60,
+            "harness rows",
+            step=0.02,
+        )
+        if proc.poll() is not None:  # ended before writing: say how, rather than wait
+            raise AssertionError(f"check ended before the fault\n{finish(proc, args, t0, 5)}")
         assert pg_stop(layout, tools)
         stopped = time.monotonic()
         run = finish(proc, args, t0, timeout=300)

@@ -22,3 +22,6 @@ CREATE TABLE messages (
     created_at timestamptz NOT NULL DEFAULT now(),
     UNIQUE (conversation_id, seq)
 );
+-- Like the reference: the scoped history read (conversation_id, user_id) keeps index order
+-- even in a generic plan whose row estimate is the average (short) conversation.
+CREATE INDEX messages_conversation_user_seq ON messages (conversation_id, user_id, seq);

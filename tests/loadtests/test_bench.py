@@ -102,7 +102,8 @@ def test_generic_plan_trap_is_flagged_and_reference_like_is_not(
     trap_verdict = history_scaling(trap_series)
     assert trap_verdict.status == "fail", trap_verdict.summary
     # Medians, not the verdict's p95: at this tiny scale a loaded machine's p95 is noise.
-    assert p50_growth(trap_series) > 2 * p50_growth(good_series), (trap_series, good_series)
+    sql = operations(run(design_of(good)))["history.latest50"].statements[0]
+    assert p50_growth(trap_series) > 2 * p50_growth(good_series), (trap_series, good_series, sql)
     assert [r["conversation_length"] for r in trap_series] == [100, 1_000, 4_000]
 
 

@@ -5,6 +5,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psutil
@@ -43,16 +44,16 @@ def leftovers(base: Path) -> list[str]:
     return found
 
 
-@pytest.fixture(scope="module")
-def stack() -> Iterator[NeonStack]:
-    """A running stack (skipped cleanly when postgres server binaries or pgbouncer are missing)."""
+@contextmanager
+def running_stack(*, rtt_ms: float, suspend_after: float) -> Iterator[NeonStack]:
+    """Start a stack in a fresh directory; stop it and prove nothing is left running."""
     reason = missing()
     if reason:
         pytest.skip(reason)
     base = state_dir()
     neon = NeonStack(base / "neon")
     try:
-        neon.start(rtt_ms=RTT_MS, suspend_after=SUSPEND_S, port_base=free_port_base())
+        neon.start(rtt_ms=rtt_ms, suspend_after=suspend_after, port_base=free_port_base())
         yield neon
     finally:
         neon.stop()
@@ -60,6 +61,13 @@ def stack() -> Iterator[NeonStack]:
         left = leftovers(base)
         shutil.rmtree(base, ignore_errors=True)
         assert not left, f"processes left running: {left}"
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[NeonStack]:
+    """A running stack (skipped cleanly when postgres server binaries or pgbouncer are missing)."""
+    with running_stack(rtt_ms=RTT_MS, suspend_after=SUSPEND_S) as neon:
+        yield neon
 
 
 @pytest.fixture(scope="module")

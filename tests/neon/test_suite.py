@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from chatgate.dsn import parse_dsn
-from chatgate.neon import NeonStack, missing
-from tests.neon.conftest import free_port_base, state_dir
+from chatgate.neon import NeonStack
+from tests.neon.conftest import running_stack
 
 pytestmark = [pytest.mark.neon, pytest.mark.slow, pytest.mark.db]
 RTT_MS = 5.0
@@ -29,16 +29,8 @@ BUDGETS = ["--history-target-ms", "1000", "--append-target-ms", "1000"]
 @pytest.fixture(scope="module")
 def stack5() -> Iterator[NeonStack]:
     """A stack with a 5 ms RTT and no scale-to-zero."""
-    reason = missing()
-    if reason:
-        pytest.skip(reason)
-    base = state_dir()
-    neon = NeonStack(base / "neon")
-    try:
-        neon.start(rtt_ms=RTT_MS, suspend_after=0, port_base=free_port_base())
+    with running_stack(rtt_ms=RTT_MS, suspend_after=0) as neon:
         yield neon
-    finally:
-        neon.stop()
 
 
 def chatgate(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
