@@ -21,12 +21,6 @@ class SetupError(ChatgateError):
     """The run could not start: bad arguments, bad DSN, unreachable server, missing tables."""
 
 
-class GateFailure(ChatgateError):
-    """A gating verdict failed (exit 1)."""
-
-    exit_code = 1
-
-
 # SQLSTATEs a run can meet mid-way, as (problem, fix). Matched without importing a driver.
 _SQLSTATE: dict[str, tuple[str, str]] = {
     "57014": (

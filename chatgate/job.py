@@ -136,7 +136,7 @@ def combine(checked: RunResult, benched: RunResult, loaded: RunResult | None) ->
 def _merge_check(old: CheckResult | None, new: CheckResult, phase: str) -> CheckResult:
     """The stricter of two verdicts for one id, keeping both phases' evidence."""
     if old is None:
-        return replace(new, details={phase: new.details, **{"phase": phase}})
+        return replace(new, details={phase: new.details, "phase": phase})
     rank = {"error": 3, "fail": 2, "pass": 1, "skip": 0}
     worst = old if rank[old.status] >= rank[new.status] else new
     summary = worst.summary if worst is new else old.summary

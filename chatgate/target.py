@@ -3,7 +3,6 @@
 import asyncio
 import os
 import socket
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -206,10 +205,3 @@ def ssl_request_answer(host: str, port: str | None, timeout: float = 2.0) -> byt
             return sock.recv(64)
     except (OSError, ValueError):
         return b""
-
-
-async def timed_connect(target: Target) -> tuple[asyncpg.Connection, float]:
-    """Connect and return the connection with its setup time in ms."""
-    t0 = time.perf_counter()
-    conn = await target.connect()
-    return conn, (time.perf_counter() - t0) * 1000

@@ -3,7 +3,7 @@
 One transaction: messages of harness conversations (and harness-marked messages), then harness
 conversations, then harness users. It does not rely on ON DELETE CASCADE. Checks clean up in
 `finally` blocks (Ctrl-C cancels them through asyncio.run); `sigterm_as_interrupt` gives SIGTERM
-the same path, and `guard_run` cleans up around runs that are not checks.
+the same path; the engine's `final_cleanup` sweeps a whole check run.
 """
 
 import asyncio
@@ -227,17 +227,6 @@ def sigterm_as_interrupt() -> Iterator[None]:
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
-
-
-@contextlib.contextmanager
-def guard_run(target: Target, design: Design, tag: RunTag) -> Iterator[None]:
-    """Around a run that writes tagged rows (seeding, load): they go however the run ends."""
-    try:
-        with sigterm_as_interrupt():
-            yield
-    finally:
-        with _ignore_interrupts():
-            clean_blocking(target, design, tag)
 
 
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:

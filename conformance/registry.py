@@ -88,9 +88,3 @@ def _place(new: Check, after: str) -> None:
     checks.insert(at, new)
     REGISTRY.clear()
     REGISTRY.update({c.id: replace(c, order=i) for i, c in enumerate(checks)})
-
-
-def selected(only: tuple[str, ...] = (), *, read_only: bool = False) -> list[Check]:
-    """Registered checks in catalogue order, filtered by id prefixes."""
-    out = [c for c in REGISTRY.values() if not only or any(c.id.startswith(p) for p in only)]
-    return sorted(out, key=lambda c: c.order)

@@ -229,11 +229,6 @@ class _Sql:
     text: str
 
 
-def sql_expr(text: str) -> Any:
-    """Mark `text` as SQL to embed (for callers building values)."""
-    return _Sql(text)
-
-
 def _renumber(exprs: list[str], params: list[Any]) -> list[Any]:
     """Drop parameters no expression uses any more and renumber the $n marks in `exprs`."""
     used = [int(e[1:]) for e in exprs if e.startswith("$") and e[1:].isdigit()]

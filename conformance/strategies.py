@@ -99,17 +99,3 @@ def conversations(
         titles(limits),
         st.lists(turns(limits).map(tuple), max_size=max_turns).map(tuple),
     )
-
-
-def datasets(
-    limits: Limits, *, max_users: int = 3, max_conversations: int = 5
-) -> st.SearchStrategy[tuple[int, tuple[ConversationSpec, ...]]]:
-    """Multi-user data: (number of users, conversations with owners and turns)."""
-    return st.integers(2, max_users).flatmap(
-        lambda n: st.tuples(
-            st.just(n),
-            st.lists(conversations(limits, users=n), min_size=1, max_size=max_conversations).map(
-                tuple
-            ),
-        )
-    )

@@ -61,7 +61,6 @@ SCALES: dict[str, Scale] = {
         Scale("large", 50_000, 540_000, (100, 10_000, 100_000, 1_000_000)),  # ~10M
     )
 }
-PUBLIC_SCALES = ("small", "medium", "large")
 
 
 def get_scale(name: str) -> Scale:

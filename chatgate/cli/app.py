@@ -1,7 +1,6 @@
 """The click group, the shared console, and helpers every command module uses."""
 
 import asyncio
-import sys
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
@@ -49,7 +48,3 @@ def run_async(coro: Coroutine[Any, Any, T]) -> T:
 def echo(message: str = "") -> None:
     """Print a masked line to stdout."""
     console.print(escape(mask_text(message)), soft_wrap=True)
-
-
-def stderr_is_tty() -> bool:
-    return sys.stderr.isatty()

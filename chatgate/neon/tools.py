@@ -24,10 +24,6 @@ class Tools:
     openssl: Path
     run_as: str | None
 
-    @property
-    def pg_major(self) -> str:
-        return self.bindir.parent.name
-
     def cmd(self, *args: str | Path) -> list[str]:
         """A command line run as the server user (via runuser when we are root)."""
         argv = [str(a) for a in args]

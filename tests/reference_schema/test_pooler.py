@@ -2,12 +2,8 @@
 engines under concurrency, and RLS enforced for the non-superuser application role."""
 
 import asyncio
-import random
-import shutil
-import tempfile
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -18,39 +14,18 @@ from reference_schema import MessageCreate
 from reference_schema import queries as q
 from reference_schema.db import make_engine
 from reference_schema.migrations import apply_schema
+from tests.neon.conftest import running_stack
 from tests.reference_schema.helpers import Run, new_user
 
 pytestmark = [pytest.mark.db, pytest.mark.neon]
 Endpoint = tuple[str, dict[str, Any]]
 
 
-def free_port_base() -> int:
-    """A port N with N..N+3 free on 127.0.0.1 (the stack's four endpoints)."""
-    from chatgate.neon.server import port_free
-
-    for _ in range(200):
-        base = random.randrange(20000, 60000)
-        if all(port_free(p) for p in range(base, base + 4)):
-            return base
-    raise RuntimeError("no four consecutive free ports")
-
-
 @pytest.fixture(scope="module")
 def stack() -> Iterator[Any]:
     """A Neon-like stack without injected latency (skipped when pgbouncer etc. are missing)."""
-    from chatgate.neon import NeonStack, missing
-
-    if reason := missing():
-        pytest.skip(reason)
-    base = Path(tempfile.mkdtemp(prefix="rs-neon-", dir="/tmp"))
-    base.chmod(0o755)
-    neon = NeonStack(base / "neon")
-    try:
-        neon.start(rtt_ms=0, suspend_after=600, port_base=free_port_base())
+    with running_stack(rtt_ms=0, suspend_after=600) as neon:
         yield neon
-    finally:
-        neon.stop()
-        shutil.rmtree(base, ignore_errors=True)
 
 
 def endpoint(stack: Any, pooled: bool) -> Endpoint:
